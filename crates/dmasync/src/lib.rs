@@ -1,0 +1,20 @@
+//! dmasync: the Linux dma-buf implicit-synchronisation subsystem in user space.
+//!
+//! The layers follow `drivers/dma-buf/` of Linux 6.12, each module named after
+//! the kernel concept it implements:
+//!
+//! * [`fence`]: `dma_fence` and its containers (array, chain, unwrap, merge),
+//!   the stub fence and the software timeline ([`sw_sync`]).
+//!
+//! Names follow the kernel's (`dma_fence_add_callback` is
+//! [`Fence::add_callback`](fence::Fence::add_callback)); every kernel name is a
+//! `#[doc(alias)]`, so searching the documentation for it finds the item.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod error;
+pub mod fence;
+mod sync;
+
+pub use error::Error;
+pub use fence::{Fence, FenceOps};
