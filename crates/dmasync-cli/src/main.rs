@@ -3,6 +3,9 @@
 //! `dmasync run` runs the built-in default job: for now a demonstration of
 //! fences signalling through software timelines, merged and waited for
 //! across threads, with what each step observed.
+//!
+//! `dmasync exec -- prog args` runs an unmodified program on the virtual
+//! devices and exits with its exit code.
 
 use std::process::ExitCode;
 
@@ -25,6 +28,16 @@ enum Command {
         #[arg(long, default_value_t = 4)]
         points: u32,
     },
+    /// Run a program, and everything it starts, on the virtual devices
+    /// (/sys/kernel/debug/sync/sw_sync and sync files so far).
+    Exec {
+        /// Join a running session instead of starting one (not supported yet).
+        #[arg(long)]
+        session: Option<String>,
+        /// The program and its arguments, after `--`.
+        #[arg(last = true, required = true)]
+        argv: Vec<String>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -37,5 +50,15 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
+        Command::Exec { session, argv } => {
+            let options = dmasync_exec::ExecOptions { argv: argv.into_iter().map(Into::into).collect(), session };
+            match dmasync_exec::exec(&options) {
+                Ok(code) => ExitCode::from(code.clamp(0, 255) as u8),
+                Err(e) => {
+                    eprintln!("dmasync exec: {e}");
+                    ExitCode::from(127)
+                }
+            }
+        }
     }
 }

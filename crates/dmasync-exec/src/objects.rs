@@ -1,0 +1,211 @@
+//! The virtual fds: real kernel objects, each mapped by its identity
+//! (device, inode) to the model object it stands for.
+//!
+//! * A sync file is the read end of a pipe. The supervisor keeps the write
+//!   end and writes one byte when the fence signals, so poll and epoll report
+//!   POLLIN exactly when the fence is signalled, in every process. When every
+//!   read end is closed the write end reports POLLERR: the file's release.
+//! * A sw_sync timeline is a sealed memfd (mode 0644). The program gets its
+//!   own open file description of it; inotify reports when that description
+//!   is released (IN_CLOSE_*), which is the kernel's release of the debugfs
+//!   file.
+//!
+//! Locking: the registry is one mutex, taken for map updates and lookups
+//! only; model calls (which may signal fences and run callbacks) are made
+//! without it.
+
+use std::collections::HashMap;
+use std::io;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
+use std::sync::Arc;
+
+use dmasync::fence::CallbackId;
+use dmasync::Fence;
+use parking_lot::Mutex;
+use rustix::event::epoll;
+use rustix::fs::inotify;
+
+use crate::model::Timeline;
+
+/// The identity of a file: `(st_dev, st_ino)`.
+pub type Key = (u64, u64);
+
+/// The identity of an open fd.
+pub fn key_of(fd: BorrowedFd<'_>) -> io::Result<Key> {
+    let st = rustix::fs::fstat(fd)?;
+    Ok((st.st_dev, st.st_ino))
+}
+
+/// A sync file: one fence, an optional user name.
+pub struct SyncFile {
+    /// The file's fence; immutable.
+    pub fence: Fence,
+    /// The name given at merge time (all zero when none).
+    pub name: [u8; 32],
+    write_end: Arc<OwnedFd>,
+    callback: Mutex<Option<CallbackId>>,
+}
+
+/// An open sw_sync debugfs file: one timeline.
+pub struct TimelineFile {
+    /// The timeline.
+    pub timeline: Timeline,
+    /// The supervisor's own description of the memfd (keeps the inode).
+    _memfd: OwnedFd,
+    wd: i32,
+}
+
+/// What one of our fds is.
+#[derive(Clone)]
+pub enum Object {
+    /// A sync file.
+    SyncFile(Arc<SyncFile>),
+    /// A sw_sync timeline.
+    Timeline(Arc<TimelineFile>),
+}
+
+/// Kinds of epoll tokens.
+pub(crate) const TOKEN_WRITE_END: u64 = 1 << 32;
+pub(crate) const TOKEN_INOTIFY: u64 = 2 << 32;
+pub(crate) const TOKEN_CHILD: u64 = 3 << 32;
+pub(crate) const TOKEN_LISTENER: u64 = 4 << 32;
+
+#[derive(Default)]
+struct Maps {
+    by_key: HashMap<Key, Object>,
+    by_write_end: HashMap<RawFd, Key>,
+    by_watch: HashMap<i32, Key>,
+}
+
+/// All live virtual objects.
+pub struct Registry {
+    maps: Mutex<Maps>,
+    /// Watches write ends (POLLERR), the inotify fd, the child and the
+    /// listener.
+    pub(crate) epoll: OwnedFd,
+    inotify: OwnedFd,
+}
+
+fn write_byte(fd: &OwnedFd) {
+    // A full pipe cannot happen (one byte is ever written); a closed read
+    // side gives EPIPE, ignored: the release is on its way.
+    let _ = rustix::io::write(fd, &[1u8]);
+}
+
+impl Registry {
+    /// Creates the registry and its epoll and inotify fds.
+    pub fn new() -> io::Result<Registry> {
+        let epoll = epoll::create(epoll::CreateFlags::CLOEXEC)?;
+        let inotify = inotify::init(inotify::CreateFlags::CLOEXEC | inotify::CreateFlags::NONBLOCK)?;
+        epoll::add(&epoll, &inotify, epoll::EventData::new_u64(TOKEN_INOTIFY), epoll::EventFlags::IN)?;
+        Ok(Registry { maps: Mutex::new(Maps::default()), epoll, inotify })
+    }
+
+    /// The object that `fd` of thread `pid` is, or `None` when the fd is
+    /// not ours or not open.
+    pub fn lookup(&self, pid: u32, fd: u64) -> Option<Object> {
+        let fd = i32::try_from(fd as i64).ok().filter(|fd| *fd >= 0)?;
+        let st = rustix::fs::stat(format!("/proc/{pid}/fd/{fd}")).ok()?;
+        self.maps.lock().by_key.get(&(st.st_dev, st.st_ino)).cloned()
+    }
+
+    /// How many objects are alive (for tests and statistics).
+    pub fn len(&self) -> usize {
+        self.maps.lock().by_key.len()
+    }
+
+    /// Whether no object is alive.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Makes a sync file for `fence`; returns the read end to install in
+    /// the caller. The file lives until every copy of the read end is
+    /// closed.
+    pub fn new_sync_file(&self, fence: Fence, name: [u8; 32]) -> io::Result<OwnedFd> {
+        let (r, w) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC | rustix::pipe::PipeFlags::NONBLOCK)?;
+        // The read end must block like any fd a program opens; only the
+        // write end is non-blocking.
+        rustix::fs::fcntl_setfl(&r, rustix::fs::OFlags::empty())?;
+        let key = key_of(r.as_fd())?;
+        let w = Arc::new(w);
+        let token = TOKEN_WRITE_END | w.as_raw_fd() as u32 as u64;
+        epoll::add(&self.epoll, &*w, epoll::EventData::new_u64(token), epoll::EventFlags::empty())?;
+        let file = Arc::new(SyncFile { fence: fence.clone(), name, write_end: w.clone(), callback: Mutex::new(None) });
+        {
+            let mut m = self.maps.lock();
+            m.by_write_end.insert(w.as_raw_fd(), key);
+            m.by_key.insert(key, Object::SyncFile(file.clone()));
+        }
+        let w2 = w.clone();
+        match fence.add_callback(move |_| write_byte(&w2)) {
+            Ok(id) => *file.callback.lock() = Some(id),
+            Err(_) => write_byte(&w),
+        }
+        Ok(r)
+    }
+
+    /// Makes a timeline file; returns the description to install in the
+    /// caller, opened with `flags` (access mode and O_NONBLOCK).
+    pub fn new_timeline(&self, timeline: Timeline, flags: rustix::fs::OFlags) -> io::Result<OwnedFd> {
+        use rustix::fs::{MemfdFlags, Mode, OFlags, SealFlags};
+        let memfd = rustix::fs::memfd_create("sw_sync", MemfdFlags::CLOEXEC | MemfdFlags::ALLOW_SEALING)?;
+        rustix::fs::fchmod(&memfd, Mode::from_raw_mode(0o644))?;
+        rustix::fs::fcntl_add_seals(&memfd, SealFlags::WRITE | SealFlags::GROW | SealFlags::SHRINK | SealFlags::SEAL)?;
+        let key = key_of(memfd.as_fd())?;
+        let path = format!("/proc/self/fd/{}", memfd.as_raw_fd());
+        let theirs = rustix::fs::open(
+            &path,
+            (flags & (OFlags::ACCMODE | OFlags::NONBLOCK)) | OFlags::CLOEXEC,
+            Mode::empty(),
+        )?;
+        let wd = inotify::add_watch(&self.inotify, &path, inotify::WatchFlags::CLOSE)?;
+        let file = Arc::new(TimelineFile { timeline, _memfd: memfd, wd });
+        let mut m = self.maps.lock();
+        m.by_watch.insert(wd, key);
+        m.by_key.insert(key, Object::Timeline(file));
+        Ok(theirs)
+    }
+
+    /// Handles one epoll event of a write end: its sync file is released
+    /// when the event reports an error (no reader left).
+    pub(crate) fn on_write_end(&self, fd: RawFd) {
+        let obj = {
+            let mut m = self.maps.lock();
+            let Some(key) = m.by_write_end.remove(&fd) else { return };
+            m.by_key.remove(&key)
+        };
+        if let Some(Object::SyncFile(f)) = obj {
+            let _ = epoll::delete(&self.epoll, &*f.write_end);
+            if let Some(id) = f.callback.lock().take() {
+                f.fence.remove_callback(id);
+            }
+        }
+    }
+
+    /// Drains the inotify fd: every timeline whose program-side description
+    /// was released is closed (its pending points signal with -ENOENT).
+    pub(crate) fn on_inotify(&self) {
+        let mut buf = [std::mem::MaybeUninit::<u8>::uninit(); 4096];
+        let mut released = Vec::new();
+        {
+            let mut reader = inotify::Reader::new(&self.inotify, &mut buf);
+            while let Ok(ev) = reader.next() {
+                if ev.events().intersects(inotify::ReadFlags::CLOSE_WRITE | inotify::ReadFlags::CLOSE_NOWRITE) {
+                    released.push(ev.wd());
+                }
+            }
+        }
+        for wd in released {
+            let obj = {
+                let mut m = self.maps.lock();
+                let Some(key) = m.by_watch.remove(&wd) else { continue };
+                m.by_key.remove(&key)
+            };
+            if let Some(Object::Timeline(t)) = obj {
+                let _ = inotify::remove_watch(&self.inotify, t.wd);
+                t.timeline.release();
+            }
+        }
+    }
+}

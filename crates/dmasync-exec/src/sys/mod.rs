@@ -1,0 +1,9 @@
+//! The system-call layer: every `unsafe` block of the crate lives here,
+//! each with the invariant it relies on.
+#![allow(unsafe_code)]
+
+pub mod files;
+pub mod filter;
+pub mod mem;
+pub mod seccomp;
+pub mod spawn;
