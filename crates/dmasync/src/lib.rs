@@ -14,6 +14,7 @@
 
 pub mod error;
 pub mod fence;
+pub mod sync_file;
 mod sync;
 
 pub use error::Error;
