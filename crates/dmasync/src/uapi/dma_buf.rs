@@ -9,15 +9,15 @@ use super::{uapi_ioctls, uapi_structs};
 pub const DMA_BUF_BASE: u8 = b'b';
 
 /// [`DmaBufSync::flags`]: CPU reads (direction from-device).
-pub const DMA_BUF_SYNC_READ: u64 = 1 << 0;
+pub const DMA_BUF_SYNC_READ: u64 = 1;
 /// [`DmaBufSync::flags`]: CPU writes (direction to-device).
-pub const DMA_BUF_SYNC_WRITE: u64 = 2 << 0;
+pub const DMA_BUF_SYNC_WRITE: u64 = 2;
 /// [`DmaBufSync::flags`]: CPU reads and writes (bidirectional).
 pub const DMA_BUF_SYNC_RW: u64 = DMA_BUF_SYNC_READ | DMA_BUF_SYNC_WRITE;
 /// [`DmaBufSync::flags`]: begin CPU access (the value 0 of bit 2).
-pub const DMA_BUF_SYNC_START: u64 = 0 << 2;
+pub const DMA_BUF_SYNC_START: u64 = 0;
 /// [`DmaBufSync::flags`]: end CPU access.
-pub const DMA_BUF_SYNC_END: u64 = 1 << 2;
+pub const DMA_BUF_SYNC_END: u64 = 4;
 /// Every valid [`DmaBufSync::flags`] bit.
 pub const DMA_BUF_SYNC_VALID_FLAGS_MASK: u64 = DMA_BUF_SYNC_RW | DMA_BUF_SYNC_END;
 /// Longest name `DMA_BUF_SET_NAME` stores, terminator included (= [`super::NAME_LEN`]).
