@@ -4,7 +4,7 @@
 //! the kernel concept it implements:
 //!
 //! * [`fence`]: `dma_fence` and its containers (array, chain, unwrap, merge),
-//!   the stub fence and the software timeline ([`sw_sync`]).
+//!   the stub fence and the software timeline ([`fence::sw_sync`]).
 //! * [`uapi`]: the kernel's ioctl numbers, flags and argument structs.
 //!
 //! Names follow the kernel's (`dma_fence_add_callback` is
