@@ -12,7 +12,7 @@
 //!
 //! What makes a fence signal is its *source*, a [`FenceOps`] implementation
 //! (the kernel's `struct dma_fence_ops`): software timelines
-//! ([`crate::fence::sw_sync`]), containers ([`array`], [`chain`]), or the
+//! ([`crate::fence::sw_sync`]), containers ([`mod@array`], [`mod@chain`]), or the
 //! user's own engines. The source is asked, lazily and at most once, to
 //! enable signalling when somebody first needs a notification.
 //!
@@ -401,7 +401,10 @@ impl Fence {
     /// [`Error::AlreadySignaled`] (the kernel's `-ENOENT`) when the fence has
     /// signalled; the callback is then dropped without being called.
     #[doc(alias = "dma_fence_add_callback")]
-    pub fn add_callback(&self, callback: impl FnOnce(&Fence) + Send + 'static) -> Result<CallbackId> {
+    pub fn add_callback(
+        &self,
+        callback: impl FnOnce(&Fence) + Send + 'static,
+    ) -> Result<CallbackId> {
         if self.enable_signaling_inner() {
             return Err(Error::AlreadySignaled);
         }
