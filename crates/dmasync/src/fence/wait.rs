@@ -25,11 +25,14 @@ use crate::sync::{deadline_after, AtomicBool, Mutex, Ordering, Parker};
 #[derive(Clone, Default)]
 pub struct Interrupt(Arc<InterruptInner>);
 
+/// The next registration id, and the parkers of the waits in progress.
+type Registrations = (u64, Vec<(u64, Arc<Parker>)>);
+
 #[derive(Default)]
 struct InterruptInner {
     raised: AtomicBool,
     /// The parkers of the waits in progress, each with a registration id.
-    waiters: Mutex<(u64, Vec<(u64, Arc<Parker>)>)>,
+    waiters: Mutex<Registrations>,
 }
 
 impl Interrupt {
