@@ -49,8 +49,15 @@ pub mod sw_sync;
 pub mod unwrap;
 mod wait;
 
+pub use array::{array_create, is_array, to_array, FenceArray};
+pub use chain::{
+    chain_contained, chain_create, chain_iter, chain_walk, find_seqno, is_chain, to_chain,
+    FenceChain,
+};
 pub use context::context_alloc;
+pub use merge::{dedup_array, unwrap_merge};
 pub use stub::{allocate_private_stub, get_stub, is_stub};
+pub use unwrap::{is_container, unwrap, Unwrap};
 pub use wait::{wait_any_timeout, Interrupt};
 
 use std::any::Any;
