@@ -401,7 +401,10 @@ impl Fence {
     /// [`Error::AlreadySignaled`] (the kernel's `-ENOENT`) when the fence has
     /// signalled; the callback is then dropped without being called.
     #[doc(alias = "dma_fence_add_callback")]
-    pub fn add_callback(&self, callback: impl FnOnce(&Fence) + Send + 'static) -> Result<CallbackId> {
+    pub fn add_callback(
+        &self,
+        callback: impl FnOnce(&Fence) + Send + 'static,
+    ) -> Result<CallbackId> {
         if self.enable_signaling_inner() {
             return Err(Error::AlreadySignaled);
         }

@@ -29,6 +29,7 @@ pub struct Interrupt(Arc<InterruptInner>);
 struct InterruptInner {
     raised: AtomicBool,
     /// The parkers of the waits in progress, each with a registration id.
+    #[allow(clippy::type_complexity)]
     waiters: Mutex<(u64, Vec<(u64, Arc<Parker>)>)>,
 }
 
