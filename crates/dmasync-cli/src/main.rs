@@ -14,7 +14,11 @@ use clap::{Parser, Subcommand};
 mod demo;
 
 #[derive(Parser)]
-#[command(name = "dmasync", version, about = "The Linux dma-buf implicit-synchronisation subsystem in user space")]
+#[command(
+    name = "dmasync",
+    version,
+    about = "The Linux dma-buf implicit-synchronisation subsystem in user space"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -51,7 +55,10 @@ fn main() -> ExitCode {
             }
         },
         Command::Exec { session, argv } => {
-            let options = dmasync_exec::ExecOptions { argv: argv.into_iter().map(Into::into).collect(), session };
+            let options = dmasync_exec::ExecOptions {
+                argv: argv.into_iter().map(Into::into).collect(),
+                session,
+            };
             match dmasync_exec::exec(&options) {
                 Ok(code) => ExitCode::from(code.clamp(0, 255) as u8),
                 Err(e) => {

@@ -9,12 +9,21 @@
 //! the order the kernel does.
 
 use dmasync::error::errno::{EFAULT, EINVAL, ENOENT, ENOMEM};
+use dmasync::fence::sw_sync;
+use dmasync::uapi::ioctl::ioc_size;
+use dmasync::uapi::sw_sync::{
+    SwSyncCreateFenceData, SwSyncGetDeadline, SW_SYNC_GET_DEADLINE, SW_SYNC_IOC_CREATE_FENCE,
+    SW_SYNC_IOC_INC,
+};
+use dmasync::uapi::sync_file::{
+    SyncFenceInfo, SyncFileInfo, SyncMergeData, SyncSetDeadline, SYNC_IOC_FILE_INFO,
+    SYNC_IOC_MERGE, SYNC_IOC_SET_DEADLINE,
+};
+use dmasync::uapi::write_name;
 use dmasync::Error;
 
-use crate::model;
-use crate::objects::{Object, SyncFile};
+use crate::objects::{Object, SyncFileObj};
 use crate::supervisor::Call;
-use crate::uapi_local::{self as uapi, ioc_size, name32, Arg};
 
 /// The kind of virtual fd an ioctl applies to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -52,19 +61,44 @@ pub struct Entry {
 
 macro_rules! entry {
     ($cmd:ident, $arg:ty, $kind:expr, $run:path) => {{
-        const _: () = assert!(ioc_size(uapi::$cmd) == <$arg as Arg>::SIZE);
-        Entry { cmd: uapi::$cmd, name: stringify!($cmd), kind: $kind, run: $run }
+        const _: () = assert!(ioc_size($cmd) == size_of::<$arg>());
+        Entry {
+            cmd: $cmd,
+            name: stringify!($cmd),
+            kind: $kind,
+            run: $run,
+        }
     }};
 }
 
 /// Every served ioctl.
 pub static TABLE: &[Entry] = &[
-    entry!(SW_SYNC_IOC_CREATE_FENCE, uapi::SwSyncCreateFenceData, Kind::Timeline, sw_sync_create_fence),
+    entry!(
+        SW_SYNC_IOC_CREATE_FENCE,
+        SwSyncCreateFenceData,
+        Kind::Timeline,
+        sw_sync_create_fence
+    ),
     entry!(SW_SYNC_IOC_INC, u32, Kind::Timeline, sw_sync_inc),
-    entry!(SW_SYNC_GET_DEADLINE, uapi::SwSyncGetDeadline, Kind::Timeline, sw_sync_get_deadline),
-    entry!(SYNC_IOC_MERGE, uapi::SyncMergeData, Kind::SyncFile, sync_merge),
-    entry!(SYNC_IOC_FILE_INFO, uapi::SyncFileInfo, Kind::SyncFile, sync_file_info),
-    entry!(SYNC_IOC_SET_DEADLINE, uapi::SyncSetDeadline, Kind::SyncFile, sync_set_deadline),
+    entry!(
+        SW_SYNC_GET_DEADLINE,
+        SwSyncGetDeadline,
+        Kind::Timeline,
+        sw_sync_get_deadline
+    ),
+    entry!(SYNC_IOC_MERGE, SyncMergeData, Kind::SyncFile, sync_merge),
+    entry!(
+        SYNC_IOC_FILE_INFO,
+        SyncFileInfo,
+        Kind::SyncFile,
+        sync_file_info
+    ),
+    entry!(
+        SYNC_IOC_SET_DEADLINE,
+        SyncSetDeadline,
+        Kind::SyncFile,
+        sync_set_deadline
+    ),
 ];
 
 /// The entry for `cmd` on an fd of `kind`.
@@ -72,14 +106,14 @@ pub fn find(cmd: u32, kind: Kind) -> Option<&'static Entry> {
     TABLE.iter().find(|e| e.cmd == cmd && e.kind == kind)
 }
 
-fn timeline(obj: &Object) -> &model::Timeline {
+fn timeline(obj: &Object) -> &sw_sync::Timeline {
     match obj {
         Object::Timeline(t) => &t.timeline,
         Object::SyncFile(_) => unreachable!("dispatched by kind"),
     }
 }
 
-fn sync_file(obj: &Object) -> &SyncFile {
+fn sync_file(obj: &Object) -> &SyncFileObj {
     match obj {
         Object::SyncFile(f) => f,
         Object::Timeline(_) => unreachable!("dispatched by kind"),
@@ -90,36 +124,51 @@ fn io_errno(e: std::io::Error) -> i32 {
     e.raw_os_error().unwrap_or(ENOMEM)
 }
 
-/// Makes a sync file for `fence` and installs it in the caller with
-/// O_CLOEXEC; returns its fd number there.
-fn install_sync_file(call: &Call<'_>, fence: dmasync::Fence, name: [u8; 32]) -> Result<i32, i32> {
-    let fd = call.registry.new_sync_file(fence, name).map_err(io_errno)?;
+/// Decodes an argument copied in by the framework (always its full size).
+fn arg<T>(bytes: &[u8], from: fn(&[u8]) -> Option<T>) -> Result<T, i32> {
+    from(bytes).ok_or(EFAULT)
+}
+
+/// Makes a sync file and installs it in the caller with O_CLOEXEC (as
+/// `get_unused_fd_flags(O_CLOEXEC)` does); returns its fd number there.
+fn install_sync_file(
+    call: &Call<'_>,
+    file: dmasync::sync_file::SyncFile,
+    raw_name: [u8; 32],
+) -> Result<i32, i32> {
+    let fd = call
+        .registry
+        .new_sync_file(file, raw_name)
+        .map_err(io_errno)?;
     call.install_fd(std::os::fd::AsFd::as_fd(&fd), true)
 }
 
-fn sw_sync_create_fence(call: &Call<'_>, obj: &Object, arg: &[u8]) -> Outcome {
-    let mut data = uapi::SwSyncCreateFenceData::from_bytes(arg);
+fn sw_sync_create_fence(call: &Call<'_>, obj: &Object, bytes: &[u8]) -> Outcome {
+    let mut data = arg(bytes, SwSyncCreateFenceData::from_bytes)?;
     let fence = timeline(obj).create_fence(data.value);
     // Check that the result can be written before the fd is installed: an
     // installed fd cannot be taken back.
     call.write_arg(&data.to_bytes())?;
-    data.fence = install_sync_file(call, fence, [0; 32])?;
+    data.fence = install_sync_file(call, dmasync::sync_file::SyncFile::new(fence), [0; 32])?;
     call.write_arg(&data.to_bytes())?;
     Ok(0)
 }
 
-fn sw_sync_inc(_call: &Call<'_>, obj: &Object, arg: &[u8]) -> Outcome {
-    timeline(obj).inc(u32::from_bytes(arg));
+fn sw_sync_inc(_call: &Call<'_>, obj: &Object, bytes: &[u8]) -> Outcome {
+    let by = u32::from_le_bytes(bytes.try_into().map_err(|_| EFAULT)?);
+    timeline(obj).inc(by);
     Ok(0)
 }
 
-fn sw_sync_get_deadline(call: &Call<'_>, _obj: &Object, arg: &[u8]) -> Outcome {
-    let mut data = uapi::SwSyncGetDeadline::from_bytes(arg);
+fn sw_sync_get_deadline(call: &Call<'_>, _obj: &Object, bytes: &[u8]) -> Outcome {
+    let mut data = arg(bytes, SwSyncGetDeadline::from_bytes)?;
     if data.deadline_ns != 0 || data.pad != 0 {
         return Err(EINVAL);
     }
-    let Some(Object::SyncFile(f)) = call.lookup(data.fence_fd) else { return Err(EINVAL) };
-    data.deadline_ns = match model::get_deadline(&f.fence) {
+    let Some(Object::SyncFile(f)) = call.lookup(data.fence_fd) else {
+        return Err(EINVAL);
+    };
+    data.deadline_ns = match sw_sync::get_deadline(f.file.fence()) {
         Ok(d) => d,
         Err(Error::NotFound) => return Err(ENOENT),
         Err(e) => return Err(e.errno()),
@@ -128,33 +177,29 @@ fn sw_sync_get_deadline(call: &Call<'_>, _obj: &Object, arg: &[u8]) -> Outcome {
     Ok(0)
 }
 
-fn sync_merge(call: &Call<'_>, obj: &Object, arg: &[u8]) -> Outcome {
-    let mut data = uapi::SyncMergeData::from_bytes(arg);
+fn sync_merge(call: &Call<'_>, obj: &Object, bytes: &[u8]) -> Outcome {
+    let mut data = arg(bytes, SyncMergeData::from_bytes)?;
     if data.flags != 0 || data.pad != 0 {
         return Err(EINVAL);
     }
-    let Some(Object::SyncFile(other)) = call.lookup(data.fd2) else { return Err(ENOENT) };
+    let Some(Object::SyncFile(other)) = call.lookup(data.fd2) else {
+        return Err(ENOENT);
+    };
     data.name[31] = 0;
-    let fence = model::merge(&sync_file(obj).fence, &other.fence).map_err(Error::errno)?;
+    let merged = sync_file(obj).file.merge(&other.file, &data.name);
     call.write_arg(&data.to_bytes())?;
-    data.fence = install_sync_file(call, fence, data.name)?;
+    data.fence = install_sync_file(call, merged, data.name)?;
     call.write_arg(&data.to_bytes())?;
     Ok(0)
 }
 
-/// `sync_file_get_name`: the user name, or `<driver>-<timeline><context>-<seqno>`.
-fn sync_file_name(f: &SyncFile) -> [u8; 32] {
-    if f.name[0] != 0 {
-        return f.name;
+/// `sync_file_get_name` as the 32 bytes the UAPI carries: the user name as
+/// given (bytes, not text), or the synthesised one cut to 31 bytes.
+fn sync_file_name(f: &SyncFileObj) -> [u8; 32] {
+    if f.raw_name[0] != 0 {
+        return f.raw_name;
     }
-    let fence = &f.fence;
-    name32(&format!(
-        "{}-{}{}-{}",
-        fence.driver_name(),
-        fence.timeline_name(),
-        fence.context(),
-        fence.seqno() as i64
-    ))
+    write_name(f.file.name())
 }
 
 /// Copies a NUL-terminated name over the start of `dst`, leaving the bytes
@@ -165,50 +210,42 @@ fn copy_name(dst: &mut [u8; 32], src: &[u8; 32]) {
     dst[n] = 0;
 }
 
-fn sync_file_info(call: &Call<'_>, obj: &Object, arg: &[u8]) -> Outcome {
-    let mut info = uapi::SyncFileInfo::from_bytes(arg);
+fn sync_file_info(call: &Call<'_>, obj: &Object, bytes: &[u8]) -> Outcome {
+    let mut info = arg(bytes, SyncFileInfo::from_bytes)?;
     if info.flags != 0 || info.pad != 0 {
         return Err(EINVAL);
     }
     let f = sync_file(obj);
-    let leaves = model::leaves(&f.fence);
-    let count = u32::try_from(leaves.len()).map_err(|_| ENOMEM)?;
-    if info.num_fences == 0 {
-        info.status = f.fence.status();
-    } else {
-        if info.num_fences < count {
-            return Err(EINVAL);
-        }
-        info.status = 1;
-        let mut out = Vec::with_capacity(leaves.len() * uapi::SyncFenceInfo::SIZE);
-        for leaf in &leaves {
-            let status = leaf.status();
-            if info.status > 0 {
-                info.status = status;
-            }
-            let e = uapi::SyncFenceInfo {
-                obj_name: name32(leaf.timeline_name()),
-                driver_name: name32(leaf.driver_name()),
-                status,
+    let report = f.file.info(info.num_fences).map_err(Error::errno)?;
+    if info.num_fences != 0 {
+        let mut out = Vec::with_capacity(report.fences.len() * size_of::<SyncFenceInfo>());
+        for leaf in &report.fences {
+            let e = SyncFenceInfo {
+                obj_name: write_name(&leaf.obj_name),
+                driver_name: write_name(&leaf.driver_name),
+                status: leaf.status,
                 flags: 0,
-                timestamp_ns: if status != 0 { leaf.timestamp().unwrap_or(0) } else { 0 },
+                timestamp_ns: leaf.timestamp_ns,
             };
             out.extend_from_slice(&e.to_bytes());
         }
+        // On a failed copy the kernel returns EFAULT without writing the
+        // header back.
         call.write(info.sync_fence_info, &out)?;
     }
+    info.status = report.status;
     copy_name(&mut info.name, &sync_file_name(f));
-    info.num_fences = count;
+    info.num_fences = report.num_fences;
     call.write_arg(&info.to_bytes())?;
     Ok(0)
 }
 
-fn sync_set_deadline(_call: &Call<'_>, obj: &Object, arg: &[u8]) -> Outcome {
-    let data = uapi::SyncSetDeadline::from_bytes(arg);
+fn sync_set_deadline(_call: &Call<'_>, obj: &Object, bytes: &[u8]) -> Outcome {
+    let data = arg(bytes, SyncSetDeadline::from_bytes)?;
     if data.pad != 0 {
         return Err(EINVAL);
     }
-    sync_file(obj).fence.set_deadline(data.deadline_ns);
+    sync_file(obj).file.set_deadline(data.deadline_ns);
     Ok(0)
 }
 

@@ -15,12 +15,10 @@
 #![warn(missing_docs)]
 
 mod ioctl;
-mod model;
 mod objects;
 mod paths;
 mod supervisor;
 mod sys;
-mod uapi_local;
 
 use std::ffi::OsString;
 use std::io;
@@ -55,6 +53,11 @@ pub enum Error {
 
 fn io_err(what: &'static str) -> impl FnOnce(io::Error) -> Error {
     move |source| Error::Io { what, source }
+}
+
+/// The kernel names of the ioctls served on virtual fds, in table order.
+pub fn served_ioctls() -> impl Iterator<Item = (&'static str, u32)> {
+    ioctl::TABLE.iter().map(|e| (e.name, e.cmd))
 }
 
 /// What to run.
@@ -92,19 +95,31 @@ pub fn exec(options: &ExecOptions) -> Result<i32, Error> {
     let mut cmd = Command::new(program);
     cmd.args(args);
     let filter = sys::seccomp::Program::new(sys::filter::program());
-    let (mut child, listener) = sys::spawn::spawn(cmd, filter).map_err(io_err("starting the program"))?;
+    let (mut child, listener) =
+        sys::spawn::spawn(cmd, filter).map_err(io_err("starting the program"))?;
     listener.set_sync_wakeup();
 
     let pidfd = rustix::process::pidfd_open(
         rustix::process::Pid::from_child(&child),
         rustix::process::PidfdFlags::empty(),
     )
-    .map_err(|e| Error::Io { what: "pidfd_open", source: e.into() })?;
+    .map_err(|e| Error::Io {
+        what: "pidfd_open",
+        source: e.into(),
+    })?;
     let sup = Arc::new(Supervisor::new(listener, registry, templates));
     let ep = &sup.registry.epoll;
     let watch = |fd, token| {
-        epoll::add(ep, fd, epoll::EventData::new_u64(token), epoll::EventFlags::IN)
-            .map_err(|e| Error::Io { what: "epoll_ctl", source: e.into() })
+        epoll::add(
+            ep,
+            fd,
+            epoll::EventData::new_u64(token),
+            epoll::EventFlags::IN,
+        )
+        .map_err(|e| Error::Io {
+            what: "epoll_ctl",
+            source: e.into(),
+        })
     };
     watch(pidfd.as_fd(), TOKEN_CHILD)?;
     watch(sup.listener.as_fd(), TOKEN_LISTENER)?;
@@ -123,11 +138,19 @@ pub fn exec(options: &ExecOptions) -> Result<i32, Error> {
     let mut events = Vec::with_capacity(64);
     loop {
         events.clear();
-        let timeout = rustix::time::Timespec { tv_sec: 0, tv_nsec: 100_000_000 };
+        let timeout = rustix::time::Timespec {
+            tv_sec: 0,
+            tv_nsec: 100_000_000,
+        };
         let t = status.is_some().then_some(&timeout);
         match epoll::wait(ep, rustix::buffer::spare_capacity(&mut events), t) {
             Ok(_) | Err(rustix::io::Errno::INTR) => {}
-            Err(e) => return Err(Error::Io { what: "epoll_wait", source: e.into() }),
+            Err(e) => {
+                return Err(Error::Io {
+                    what: "epoll_wait",
+                    source: e.into(),
+                })
+            }
         }
         let mut all_gone = false;
         for ev in &events {

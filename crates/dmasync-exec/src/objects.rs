@@ -19,13 +19,11 @@ use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::sync::Arc;
 
+use dmasync::fence::sw_sync::Timeline;
 use dmasync::fence::CallbackId;
-use dmasync::Fence;
 use parking_lot::Mutex;
 use rustix::event::epoll;
 use rustix::fs::inotify;
-
-use crate::model::Timeline;
 
 /// The identity of a file: `(st_dev, st_ino)`.
 pub type Key = (u64, u64);
@@ -36,19 +34,21 @@ pub fn key_of(fd: BorrowedFd<'_>) -> io::Result<Key> {
     Ok((st.st_dev, st.st_ino))
 }
 
-/// A sync file: one fence, an optional user name.
-pub struct SyncFile {
-    /// The file's fence; immutable.
-    pub fence: Fence,
-    /// The name given at merge time (all zero when none).
-    pub name: [u8; 32],
+/// A sync file: the model's file (one fence, an optional user name).
+pub struct SyncFileObj {
+    /// The model's sync file; immutable.
+    pub file: dmasync::sync_file::SyncFile,
+    /// The user name as given at merge time, bytes as they were (all zero
+    /// when none).
+    pub raw_name: [u8; 32],
     write_end: Arc<OwnedFd>,
     callback: Mutex<Option<CallbackId>>,
 }
 
 /// An open sw_sync debugfs file: one timeline.
 pub struct TimelineFile {
-    /// The timeline.
+    /// The timeline; dropping it is closing the file (pending points
+    /// signal with -ENOENT).
     pub timeline: Timeline,
     /// The supervisor's own description of the memfd (keeps the inode).
     _memfd: OwnedFd,
@@ -59,7 +59,7 @@ pub struct TimelineFile {
 #[derive(Clone)]
 pub enum Object {
     /// A sync file.
-    SyncFile(Arc<SyncFile>),
+    SyncFile(Arc<SyncFileObj>),
     /// A sw_sync timeline.
     Timeline(Arc<TimelineFile>),
 }
@@ -96,9 +96,19 @@ impl Registry {
     /// Creates the registry and its epoll and inotify fds.
     pub fn new() -> io::Result<Registry> {
         let epoll = epoll::create(epoll::CreateFlags::CLOEXEC)?;
-        let inotify = inotify::init(inotify::CreateFlags::CLOEXEC | inotify::CreateFlags::NONBLOCK)?;
-        epoll::add(&epoll, &inotify, epoll::EventData::new_u64(TOKEN_INOTIFY), epoll::EventFlags::IN)?;
-        Ok(Registry { maps: Mutex::new(Maps::default()), epoll, inotify })
+        let inotify =
+            inotify::init(inotify::CreateFlags::CLOEXEC | inotify::CreateFlags::NONBLOCK)?;
+        epoll::add(
+            &epoll,
+            &inotify,
+            epoll::EventData::new_u64(TOKEN_INOTIFY),
+            epoll::EventFlags::IN,
+        )?;
+        Ok(Registry {
+            maps: Mutex::new(Maps::default()),
+            epoll,
+            inotify,
+        })
     }
 
     /// The object that `fd` of thread `pid` is, or `None` when the fd is
@@ -106,32 +116,43 @@ impl Registry {
     pub fn lookup(&self, pid: u32, fd: u64) -> Option<Object> {
         let fd = i32::try_from(fd as i64).ok().filter(|fd| *fd >= 0)?;
         let st = rustix::fs::stat(format!("/proc/{pid}/fd/{fd}")).ok()?;
-        self.maps.lock().by_key.get(&(st.st_dev, st.st_ino)).cloned()
-    }
-
-    /// How many objects are alive (for tests and statistics).
-    pub fn len(&self) -> usize {
-        self.maps.lock().by_key.len()
-    }
-
-    /// Whether no object is alive.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
+        self.maps
+            .lock()
+            .by_key
+            .get(&(st.st_dev, st.st_ino))
+            .cloned()
     }
 
     /// Makes a sync file for `fence`; returns the read end to install in
     /// the caller. The file lives until every copy of the read end is
     /// closed.
-    pub fn new_sync_file(&self, fence: Fence, name: [u8; 32]) -> io::Result<OwnedFd> {
-        let (r, w) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC | rustix::pipe::PipeFlags::NONBLOCK)?;
+    pub fn new_sync_file(
+        &self,
+        file: dmasync::sync_file::SyncFile,
+        raw_name: [u8; 32],
+    ) -> io::Result<OwnedFd> {
+        let fence = file.fence().clone();
+        let (r, w) = rustix::pipe::pipe_with(
+            rustix::pipe::PipeFlags::CLOEXEC | rustix::pipe::PipeFlags::NONBLOCK,
+        )?;
         // The read end must block like any fd a program opens; only the
         // write end is non-blocking.
         rustix::fs::fcntl_setfl(&r, rustix::fs::OFlags::empty())?;
         let key = key_of(r.as_fd())?;
         let w = Arc::new(w);
         let token = TOKEN_WRITE_END | w.as_raw_fd() as u32 as u64;
-        epoll::add(&self.epoll, &*w, epoll::EventData::new_u64(token), epoll::EventFlags::empty())?;
-        let file = Arc::new(SyncFile { fence: fence.clone(), name, write_end: w.clone(), callback: Mutex::new(None) });
+        epoll::add(
+            &self.epoll,
+            &*w,
+            epoll::EventData::new_u64(token),
+            epoll::EventFlags::empty(),
+        )?;
+        let file = Arc::new(SyncFileObj {
+            file,
+            raw_name,
+            write_end: w.clone(),
+            callback: Mutex::new(None),
+        });
         {
             let mut m = self.maps.lock();
             m.by_write_end.insert(w.as_raw_fd(), key);
@@ -147,11 +168,19 @@ impl Registry {
 
     /// Makes a timeline file; returns the description to install in the
     /// caller, opened with `flags` (access mode and O_NONBLOCK).
-    pub fn new_timeline(&self, timeline: Timeline, flags: rustix::fs::OFlags) -> io::Result<OwnedFd> {
+    pub fn new_timeline(
+        &self,
+        timeline: Timeline,
+        flags: rustix::fs::OFlags,
+    ) -> io::Result<OwnedFd> {
         use rustix::fs::{MemfdFlags, Mode, OFlags, SealFlags};
-        let memfd = rustix::fs::memfd_create("sw_sync", MemfdFlags::CLOEXEC | MemfdFlags::ALLOW_SEALING)?;
+        let memfd =
+            rustix::fs::memfd_create("sw_sync", MemfdFlags::CLOEXEC | MemfdFlags::ALLOW_SEALING)?;
         rustix::fs::fchmod(&memfd, Mode::from_raw_mode(0o644))?;
-        rustix::fs::fcntl_add_seals(&memfd, SealFlags::WRITE | SealFlags::GROW | SealFlags::SHRINK | SealFlags::SEAL)?;
+        rustix::fs::fcntl_add_seals(
+            &memfd,
+            SealFlags::WRITE | SealFlags::GROW | SealFlags::SHRINK | SealFlags::SEAL,
+        )?;
         let key = key_of(memfd.as_fd())?;
         let path = format!("/proc/self/fd/{}", memfd.as_raw_fd());
         let theirs = rustix::fs::open(
@@ -160,7 +189,11 @@ impl Registry {
             Mode::empty(),
         )?;
         let wd = inotify::add_watch(&self.inotify, &path, inotify::WatchFlags::CLOSE)?;
-        let file = Arc::new(TimelineFile { timeline, _memfd: memfd, wd });
+        let file = Arc::new(TimelineFile {
+            timeline,
+            _memfd: memfd,
+            wd,
+        });
         let mut m = self.maps.lock();
         m.by_watch.insert(wd, key);
         m.by_key.insert(key, Object::Timeline(file));
@@ -172,13 +205,15 @@ impl Registry {
     pub(crate) fn on_write_end(&self, fd: RawFd) {
         let obj = {
             let mut m = self.maps.lock();
-            let Some(key) = m.by_write_end.remove(&fd) else { return };
+            let Some(key) = m.by_write_end.remove(&fd) else {
+                return;
+            };
             m.by_key.remove(&key)
         };
         if let Some(Object::SyncFile(f)) = obj {
             let _ = epoll::delete(&self.epoll, &*f.write_end);
             if let Some(id) = f.callback.lock().take() {
-                f.fence.remove_callback(id);
+                f.file.fence().remove_callback(id);
             }
         }
     }
@@ -191,7 +226,10 @@ impl Registry {
         {
             let mut reader = inotify::Reader::new(&self.inotify, &mut buf);
             while let Ok(ev) = reader.next() {
-                if ev.events().intersects(inotify::ReadFlags::CLOSE_WRITE | inotify::ReadFlags::CLOSE_NOWRITE) {
+                if ev
+                    .events()
+                    .intersects(inotify::ReadFlags::CLOSE_WRITE | inotify::ReadFlags::CLOSE_NOWRITE)
+                {
                     released.push(ev.wd());
                 }
             }
@@ -199,12 +237,16 @@ impl Registry {
         for wd in released {
             let obj = {
                 let mut m = self.maps.lock();
-                let Some(key) = m.by_watch.remove(&wd) else { continue };
+                let Some(key) = m.by_watch.remove(&wd) else {
+                    continue;
+                };
                 m.by_key.remove(&key)
             };
             if let Some(Object::Timeline(t)) = obj {
                 let _ = inotify::remove_watch(&self.inotify, t.wd);
-                t.timeline.release();
+                // The last reference usually; a call in flight may hold
+                // another, and the timeline closes when that one ends.
+                drop(t);
             }
         }
     }

@@ -21,7 +21,10 @@ pub enum Node {
 fn may_be_virtual(path: &[u8]) -> bool {
     let trimmed = path.strip_suffix(b"/").unwrap_or(path);
     let last = trimmed.rsplit(|&b| b == b'/').next().unwrap_or(trimmed);
-    matches!(last, b"sync" | b"sw_sync" | b"." | b"..") || path.windows(SYNC_DIR.len()).any(|w| w == SYNC_DIR.as_bytes())
+    matches!(last, b"sync" | b"sw_sync" | b"." | b"..")
+        || path
+            .windows(SYNC_DIR.len())
+            .any(|w| w == SYNC_DIR.as_bytes())
 }
 
 /// Resolves `path` lexically against `base` (needed only for a relative
@@ -73,7 +76,14 @@ pub fn classify(path: &[u8], base: impl FnOnce() -> Option<Vec<u8>>) -> Option<(
         return Some((Node::SyncDir, slash));
     }
     let rest = abs.strip_prefix(dir)?.strip_prefix(b"/")?;
-    Some((if rest == b"sw_sync" { Node::SwSync } else { Node::Missing }, slash))
+    Some((
+        if rest == b"sw_sync" {
+            Node::SwSync
+        } else {
+            Node::Missing
+        },
+        slash,
+    ))
 }
 
 #[cfg(test)]
@@ -83,14 +93,32 @@ mod tests {
     #[test]
     fn paths_resolve_to_the_virtual_tree() {
         let none = || None;
-        assert_eq!(classify(b"/sys/kernel/debug/sync/sw_sync", none), Some((Node::SwSync, false)));
-        assert_eq!(classify(b"/sys//kernel/./debug/sync/sw_sync/", none), Some((Node::SwSync, true)));
-        assert_eq!(classify(b"/sys/kernel/debug/sync", none), Some((Node::SyncDir, false)));
-        assert_eq!(classify(b"/sys/kernel/debug/sync/info2", none), Some((Node::Missing, false)));
+        assert_eq!(
+            classify(b"/sys/kernel/debug/sync/sw_sync", none),
+            Some((Node::SwSync, false))
+        );
+        assert_eq!(
+            classify(b"/sys//kernel/./debug/sync/sw_sync/", none),
+            Some((Node::SwSync, true))
+        );
+        assert_eq!(
+            classify(b"/sys/kernel/debug/sync", none),
+            Some((Node::SyncDir, false))
+        );
+        assert_eq!(
+            classify(b"/sys/kernel/debug/sync/info2", none),
+            Some((Node::Missing, false))
+        );
         assert_eq!(classify(b"/etc/passwd", none), None);
         assert_eq!(classify(b"/tmp/sw_sync", none), None);
-        assert_eq!(classify(b"sw_sync", || Some(b"/sys/kernel/debug/sync".to_vec())), Some((Node::SwSync, false)));
-        assert_eq!(classify(b"../sync/sw_sync", || Some(b"/sys/kernel/debug/x".to_vec())), Some((Node::SwSync, false)));
+        assert_eq!(
+            classify(b"sw_sync", || Some(b"/sys/kernel/debug/sync".to_vec())),
+            Some((Node::SwSync, false))
+        );
+        assert_eq!(
+            classify(b"../sync/sw_sync", || Some(b"/sys/kernel/debug/x".to_vec())),
+            Some((Node::SwSync, false))
+        );
         assert_eq!(classify(b"libc.so.6", || panic!("not asked")), None);
     }
 }

@@ -8,13 +8,13 @@ use libc::{EACCES, EEXIST, ENOTDIR};
 use rustix::fs::OFlags;
 
 use crate::ioctl::{self, efault};
-use crate::model::Timeline;
 use crate::objects::{Object, Registry};
 use crate::paths::{classify, Node};
 use crate::sys::files::{fstat_bytes, statx_bytes};
 use crate::sys::mem;
 use crate::sys::seccomp::{Answer, Listener, Notif};
-use crate::uapi_local::{ioc_dir_write, ioc_size, ioc_type};
+use dmasync::fence::sw_sync::Timeline;
+use dmasync::uapi::ioctl::{ioc_dir, ioc_size, ioc_type, IOC_WRITE};
 
 /// Files whose metadata the virtual paths report (stat, access).
 pub(crate) struct Templates {
@@ -32,9 +32,16 @@ impl Templates {
         rustix::fs::fchmod(&sw_sync, Mode::from_raw_mode(0o644))?;
         let base = std::env::temp_dir().join(format!("dmasync-exec-{}", std::process::id()));
         rustix::fs::mkdir(&base, Mode::from_raw_mode(0o755))?;
-        let dir = rustix::fs::open(&base, OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty());
+        let dir = rustix::fs::open(
+            &base,
+            OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+            Mode::empty(),
+        );
         let _ = rustix::fs::rmdir(&base);
-        Ok(Templates { sw_sync, sync_dir: dir? })
+        Ok(Templates {
+            sw_sync,
+            sync_dir: dir?,
+        })
     }
 
     fn of(&self, node: Node) -> Option<BorrowedFd<'_>> {
@@ -95,14 +102,20 @@ fn errno_of(e: &io::Error) -> i32 {
 
 impl Supervisor {
     pub(crate) fn new(listener: Listener, registry: Registry, templates: Templates) -> Supervisor {
-        Supervisor { listener, registry, templates }
+        Supervisor {
+            listener,
+            registry,
+            templates,
+        }
     }
 
     /// Serves notifications until the listener fails (no caller can
     /// reach it any more).
     pub fn serve(&self) -> io::Result<()> {
         loop {
-            let Some(n) = self.listener.recv()? else { continue };
+            let Some(n) = self.listener.recv()? else {
+                continue;
+            };
             if let Some(answer) = self.handle(&n) {
                 // The caller may have died or been interrupted meanwhile.
                 let _ = self.listener.answer(n.id, answer);
@@ -129,14 +142,54 @@ impl Supervisor {
             #[cfg(target_arch = "x86_64")]
             libc::SYS_stat => self.stat(n, libc::AT_FDCWD, a[0], a[1], 0, None),
             #[cfg(target_arch = "x86_64")]
-            libc::SYS_lstat => self.stat(n, libc::AT_FDCWD, a[0], a[1], libc::AT_SYMLINK_NOFOLLOW, None),
-            libc::SYS_statx => self.stat(n, a[0] as i32, a[1], a[4], a[2] as i32, Some(a[3] as u32)),
+            libc::SYS_lstat => self.stat(
+                n,
+                libc::AT_FDCWD,
+                a[0],
+                a[1],
+                libc::AT_SYMLINK_NOFOLLOW,
+                None,
+            ),
+            libc::SYS_statx => {
+                self.stat(n, a[0] as i32, a[1], a[4], a[2] as i32, Some(a[3] as u32))
+            }
             #[cfg(target_arch = "x86_64")]
             libc::SYS_access => self.access(n, libc::AT_FDCWD, a[0], a[1] as i32, 0),
             libc::SYS_faccessat => self.access(n, a[0] as i32, a[1], a[2] as i32, 0),
             libc::SYS_faccessat2 => self.access(n, a[0] as i32, a[1], a[2] as i32, a[3] as i32),
+            // The virtual files have no extended attributes and are no
+            // symbolic links.
+            libc::SYS_getxattr | libc::SYS_lgetxattr => {
+                self.path_answer(n, libc::AT_FDCWD, a[0], Answer::Error(libc::ENODATA))
+            }
+            libc::SYS_listxattr | libc::SYS_llistxattr => {
+                self.path_answer(n, libc::AT_FDCWD, a[0], Answer::Value(0))
+            }
+            libc::SYS_readlinkat => {
+                self.path_answer(n, a[0] as i32, a[1], Answer::Error(libc::EINVAL))
+            }
+            #[cfg(target_arch = "x86_64")]
+            libc::SYS_readlink => {
+                self.path_answer(n, libc::AT_FDCWD, a[0], Answer::Error(libc::EINVAL))
+            }
             _ => Some(Answer::Continue),
         }
+    }
+
+    /// Answers `answer` for a virtual path that exists, ENOENT for one that
+    /// does not, and lets other paths continue.
+    fn path_answer(&self, n: &Notif, dirfd: i32, path: u64, answer: Answer) -> Option<Answer> {
+        let Some((node, slash)) = Self::node(n, dirfd, path) else {
+            return Some(Answer::Continue);
+        };
+        if !self.valid(n) {
+            return None;
+        }
+        Some(match node {
+            Node::Missing => Answer::Error(ENOENT),
+            Node::SwSync if slash => Answer::Error(ENOTDIR),
+            _ => answer,
+        })
     }
 
     fn valid(&self, n: &Notif) -> bool {
@@ -153,13 +206,17 @@ impl Supervisor {
             return Some(Answer::Error(ENOTTY));
         };
         let mut arg = vec![0u8; ioc_size(cmd)];
-        if ioc_dir_write(cmd) && mem::read(n.pid, n.args[2], &mut arg).is_err() {
+        if ioc_dir(cmd) & IOC_WRITE != 0 && mem::read(n.pid, n.args[2], &mut arg).is_err() {
             return Some(Answer::Error(libc::EFAULT));
         }
         if !self.valid(n) {
             return None;
         }
-        let call = Call { notif: n, listener: &self.listener, registry: &self.registry };
+        let call = Call {
+            notif: n,
+            listener: &self.listener,
+            registry: &self.registry,
+        };
         Some(match (entry.run)(&call, &obj, &arg) {
             Ok(v) => Answer::Value(v),
             Err(e) => Answer::Error(e),
@@ -173,7 +230,9 @@ impl Supervisor {
         } else {
             format!("/proc/{pid}/fd/{dirfd}")
         };
-        rustix::fs::readlink(link, Vec::new()).ok().map(|c| c.into_bytes())
+        rustix::fs::readlink(link, Vec::new())
+            .ok()
+            .map(|c| c.into_bytes())
     }
 
     /// Reads the caller's path and says which virtual node it names.
@@ -198,7 +257,8 @@ impl Supervisor {
             _ if creat_excl => Answer::Error(EEXIST),
             Node::SwSync if slash || oflags.contains(OFlags::DIRECTORY) => Answer::Error(ENOTDIR),
             Node::SwSync => {
-                let comm = std::fs::read_to_string(format!("/proc/{}/comm", n.pid)).unwrap_or_default();
+                let comm =
+                    std::fs::read_to_string(format!("/proc/{}/comm", n.pid)).unwrap_or_default();
                 let timeline = Timeline::new(comm.trim_end_matches('\n'));
                 match self.registry.new_timeline(timeline, oflags) {
                     Ok(fd) => Answer::Fd { fd, cloexec },
@@ -209,7 +269,8 @@ impl Supervisor {
                 match rustix::fs::openat(
                     &self.templates.sync_dir,
                     ".",
-                    (oflags & (OFlags::ACCMODE | OFlags::NONBLOCK | OFlags::DIRECTORY)) | OFlags::CLOEXEC,
+                    (oflags & (OFlags::ACCMODE | OFlags::NONBLOCK | OFlags::DIRECTORY))
+                        | OFlags::CLOEXEC,
                     rustix::fs::Mode::empty(),
                 ) {
                     Ok(fd) => Answer::Fd { fd, cloexec },
@@ -219,7 +280,15 @@ impl Supervisor {
         })
     }
 
-    fn stat(&self, n: &Notif, dirfd: i32, path: u64, buf: u64, flags: i32, statx_mask: Option<u32>) -> Option<Answer> {
+    fn stat(
+        &self,
+        n: &Notif,
+        dirfd: i32,
+        path: u64,
+        buf: u64,
+        flags: i32,
+        statx_mask: Option<u32>,
+    ) -> Option<Answer> {
         let Some((node, slash)) = Self::node(n, dirfd, path) else {
             return Some(Answer::Continue);
         };
@@ -259,11 +328,17 @@ impl Supervisor {
             return Some(Answer::Error(ENOTDIR));
         }
         let access = rustix::fs::Access::from_bits_retain(mode as u32);
-        let aflags = if flags & libc::AT_EACCESS != 0 { rustix::fs::AtFlags::EACCESS } else { rustix::fs::AtFlags::empty() };
+        let aflags = if flags & libc::AT_EACCESS != 0 {
+            rustix::fs::AtFlags::EACCESS
+        } else {
+            rustix::fs::AtFlags::empty()
+        };
         let proc_path = format!("/proc/self/fd/{}", std::os::fd::AsRawFd::as_raw_fd(&fd));
-        Some(match rustix::fs::accessat(rustix::fs::CWD, proc_path, access, aflags) {
-            Ok(()) => Answer::Value(0),
-            Err(e) => Answer::Error(e.raw_os_error()),
-        })
+        Some(
+            match rustix::fs::accessat(rustix::fs::CWD, proc_path, access, aflags) {
+                Ok(()) => Answer::Value(0),
+                Err(e) => Answer::Error(e.raw_os_error()),
+            },
+        )
     }
 }

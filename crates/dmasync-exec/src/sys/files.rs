@@ -14,7 +14,10 @@ pub fn fstat_bytes(fd: BorrowedFd<'_>) -> io::Result<Vec<u8>> {
     }
     // SAFETY: `st` is plain old data of exactly this size, fully written.
     let bytes = unsafe {
-        std::slice::from_raw_parts((&st as *const libc::stat).cast::<u8>(), std::mem::size_of::<libc::stat>())
+        std::slice::from_raw_parts(
+            (&st as *const libc::stat).cast::<u8>(),
+            std::mem::size_of::<libc::stat>(),
+        )
     };
     Ok(bytes.to_vec())
 }
@@ -29,7 +32,14 @@ pub fn statx_bytes(fd: BorrowedFd<'_>, flags: i32, mask: u32) -> io::Result<Vec<
     // SAFETY: `buf` has room for one `struct statx` (256 bytes), which is
     // all the kernel writes; the path is a valid empty C string.
     let r = unsafe {
-        libc::syscall(libc::SYS_statx, fd.as_raw_fd(), c"".as_ptr(), flags, mask, buf.as_mut_ptr())
+        libc::syscall(
+            libc::SYS_statx,
+            fd.as_raw_fd(),
+            c"".as_ptr(),
+            flags,
+            mask,
+            buf.as_mut_ptr(),
+        )
     };
     if r != 0 {
         return Err(io::Error::last_os_error());

@@ -6,7 +6,8 @@
 //! * `ioctl` whose request has one of the magic types of [`IOCTL_TYPES`];
 //! * `stat`, `lstat`, `newfstatat` and `statx` unless `AT_EMPTY_PATH` is given
 //!   (then they describe an fd, which the kernel answers), `access`,
-//!   `faccessat`, `faccessat2`: the virtual paths must exist.
+//!   `faccessat`, `faccessat2`, and the path forms of `getxattr`,
+//!   `listxattr` and `readlink`: the virtual paths must exist.
 //!
 //! Everything else, and every call of another architecture (i386 or x32
 //! system calls of an x86-64 program), is allowed natively.
@@ -85,7 +86,11 @@ fn resolve(ops: &[Op]) -> Vec<Insn> {
             To::Next => at + 1,
             To::Notify => notify_at,
             To::Allow => allow_at,
-            To::Label(l) => labels.iter().find(|(name, _)| *name == l).map(|(_, i)| *i).expect("label"),
+            To::Label(l) => labels
+                .iter()
+                .find(|(name, _)| *name == l)
+                .map(|(_, i)| *i)
+                .expect("label"),
         };
         u8::try_from(dest - (at + 1)).expect("BPF jump too long")
     };
@@ -93,13 +98,33 @@ fn resolve(ops: &[Op]) -> Vec<Insn> {
     for op in ops {
         let at = out.len();
         match *op {
-            Op::Stmt(code, k) => out.push(Insn { code, jt: 0, jf: 0, k }),
-            Op::Jump(code, k, jt, jf) => out.push(Insn { code, jt: target(jt, at), jf: target(jf, at), k }),
+            Op::Stmt(code, k) => out.push(Insn {
+                code,
+                jt: 0,
+                jf: 0,
+                k,
+            }),
+            Op::Jump(code, k, jt, jf) => out.push(Insn {
+                code,
+                jt: target(jt, at),
+                jf: target(jf, at),
+                k,
+            }),
             Op::Label(_) => {}
         }
     }
-    out.push(Insn { code: BPF_RET | BPF_K, jt: 0, jf: 0, k: SECCOMP_RET_USER_NOTIF });
-    out.push(Insn { code: BPF_RET | BPF_K, jt: 0, jf: 0, k: SECCOMP_RET_ALLOW });
+    out.push(Insn {
+        code: BPF_RET | BPF_K,
+        jt: 0,
+        jf: 0,
+        k: SECCOMP_RET_USER_NOTIF,
+    });
+    out.push(Insn {
+        code: BPF_RET | BPF_K,
+        jt: 0,
+        jf: 0,
+        k: SECCOMP_RET_ALLOW,
+    });
     out
 }
 
@@ -110,9 +135,20 @@ fn always_notified() -> Vec<u32> {
         libc::SYS_openat2 as u32,
         libc::SYS_faccessat as u32,
         libc::SYS_faccessat2 as u32,
+        libc::SYS_getxattr as u32,
+        libc::SYS_lgetxattr as u32,
+        libc::SYS_listxattr as u32,
+        libc::SYS_llistxattr as u32,
+        libc::SYS_readlinkat as u32,
     ];
     #[cfg(target_arch = "x86_64")]
-    v.extend([libc::SYS_open as u32, libc::SYS_stat as u32, libc::SYS_lstat as u32, libc::SYS_access as u32]);
+    v.extend([
+        libc::SYS_open as u32,
+        libc::SYS_stat as u32,
+        libc::SYS_lstat as u32,
+        libc::SYS_access as u32,
+        libc::SYS_readlink as u32,
+    ]);
     v
 }
 
@@ -159,6 +195,7 @@ pub fn program() -> Vec<Insn> {
 
 /// Runs `prog` on `data` the way the kernel would: returns the action.
 /// Used by the tests to check the program without installing it.
+#[cfg(test)]
 pub fn interpret(prog: &[Insn], data: &libc::seccomp_data) -> u32 {
     let word = |off: u32| -> u32 {
         let mut bytes = [0u8; 64];
@@ -179,8 +216,12 @@ pub fn interpret(prog: &[Insn], data: &libc::seccomp_data) -> u32 {
             c if c == BPF_LD | BPF_W | BPF_ABS => acc = word(i.k),
             c if c == BPF_ALU | BPF_RSH | BPF_K => acc >>= i.k,
             c if c == BPF_ALU | BPF_AND | BPF_K => acc &= i.k,
-            c if c == BPF_JMP | BPF_JEQ | BPF_K => pc += usize::from(if acc == i.k { i.jt } else { i.jf }),
-            c if c == BPF_JMP | BPF_JSET | BPF_K => pc += usize::from(if acc & i.k != 0 { i.jt } else { i.jf }),
+            c if c == BPF_JMP | BPF_JEQ | BPF_K => {
+                pc += usize::from(if acc == i.k { i.jt } else { i.jf })
+            }
+            c if c == BPF_JMP | BPF_JSET | BPF_K => {
+                pc += usize::from(if acc & i.k != 0 { i.jt } else { i.jf })
+            }
             c if c == BPF_RET | BPF_K => return i.k,
             _ => unreachable!("unknown BPF opcode"),
         }
@@ -192,7 +233,12 @@ mod tests {
     use super::*;
 
     fn call(nr: i64, args: [u64; 6]) -> libc::seccomp_data {
-        libc::seccomp_data { nr: nr as i32, arch: AUDIT_ARCH_NATIVE, instruction_pointer: 0, args }
+        libc::seccomp_data {
+            nr: nr as i32,
+            arch: AUDIT_ARCH_NATIVE,
+            instruction_pointer: 0,
+            args,
+        }
     }
 
     #[test]
@@ -202,20 +248,38 @@ mod tests {
         let notify = |d| interpret(&p, &d) == SECCOMP_RET_USER_NOTIF;
         assert!(notify(call(libc::SYS_openat, [0; 6])));
         assert!(notify(call(libc::SYS_ioctl, [3, 0xC0285700, 0, 0, 0, 0])));
-        assert!(notify(call(libc::SYS_ioctl, [3, 0xffff_ffff_C038_3E04, 0, 0, 0, 0])));
+        assert!(notify(call(
+            libc::SYS_ioctl,
+            [3, 0xffff_ffff_c038_3e04, 0, 0, 0, 0]
+        )));
         assert!(notify(call(libc::SYS_ioctl, [3, 0x4018_7542, 0, 0, 0, 0])));
-        assert!(!notify(call(libc::SYS_ioctl, [3, 0x5401, 0, 0, 0, 0])), "TCGETS stays native");
-        assert!(!notify(call(libc::SYS_ioctl, [3, 0x541B, 0, 0, 0, 0])), "FIONREAD stays native");
+        assert!(
+            !notify(call(libc::SYS_ioctl, [3, 0x5401, 0, 0, 0, 0])),
+            "TCGETS stays native"
+        );
+        assert!(
+            !notify(call(libc::SYS_ioctl, [3, 0x541B, 0, 0, 0, 0])),
+            "FIONREAD stays native"
+        );
         assert!(!notify(call(libc::SYS_read, [0; 6])));
         assert!(!notify(call(libc::SYS_getppid, [0; 6])));
         assert!(notify(call(libc::SYS_newfstatat, [0, 0, 0, 0, 0, 0])));
-        assert!(!notify(call(libc::SYS_newfstatat, [0, 0, 0, libc::AT_EMPTY_PATH as u64, 0, 0])));
+        assert!(!notify(call(
+            libc::SYS_newfstatat,
+            [0, 0, 0, libc::AT_EMPTY_PATH as u64, 0, 0]
+        )));
         assert!(notify(call(libc::SYS_statx, [0, 0, 0, 0, 0, 0])));
-        assert!(!notify(call(libc::SYS_statx, [0, 0, libc::AT_EMPTY_PATH as u64, 0, 0, 0])));
+        assert!(!notify(call(
+            libc::SYS_statx,
+            [0, 0, libc::AT_EMPTY_PATH as u64, 0, 0, 0]
+        )));
         assert!(notify(call(libc::SYS_faccessat2, [0; 6])));
         let mut other_arch = call(libc::SYS_openat, [0; 6]);
         other_arch.arch = 0x4000_0003;
         assert!(!notify(other_arch), "i386 calls stay native");
-        assert!(!notify(call(libc::SYS_openat | X32_SYSCALL_BIT as i64, [0; 6])));
+        assert!(!notify(call(
+            libc::SYS_openat | X32_SYSCALL_BIT as i64,
+            [0; 6]
+        )));
     }
 }

@@ -22,8 +22,14 @@ pub fn read(pid: u32, addr: u64, buf: &mut [u8]) -> io::Result<()> {
     if buf.is_empty() {
         return Ok(());
     }
-    let local = libc::iovec { iov_base: buf.as_mut_ptr().cast(), iov_len: buf.len() };
-    let remote = libc::iovec { iov_base: addr as usize as *mut libc::c_void, iov_len: buf.len() };
+    let local = libc::iovec {
+        iov_base: buf.as_mut_ptr().cast(),
+        iov_len: buf.len(),
+    };
+    let remote = libc::iovec {
+        iov_base: addr as usize as *mut libc::c_void,
+        iov_len: buf.len(),
+    };
     // SAFETY: `local` describes `buf`, writable for its length; the remote
     // range is only read by the kernel, which checks it.
     let r = unsafe { libc::process_vm_readv(pid as libc::pid_t, &local, 1, &remote, 1, 0) };
@@ -38,8 +44,14 @@ pub fn write(pid: u32, addr: u64, data: &[u8]) -> io::Result<()> {
     if data.is_empty() {
         return Ok(());
     }
-    let local = libc::iovec { iov_base: data.as_ptr() as *mut libc::c_void, iov_len: data.len() };
-    let remote = libc::iovec { iov_base: addr as usize as *mut libc::c_void, iov_len: data.len() };
+    let local = libc::iovec {
+        iov_base: data.as_ptr() as *mut libc::c_void,
+        iov_len: data.len(),
+    };
+    let remote = libc::iovec {
+        iov_base: addr as usize as *mut libc::c_void,
+        iov_len: data.len(),
+    };
     // SAFETY: `local` describes `data`, only read by the kernel; the remote
     // range is checked by the kernel.
     let r = unsafe { libc::process_vm_writev(pid as libc::pid_t, &local, 1, &remote, 1, 0) };
@@ -63,7 +75,11 @@ pub fn read_cstr(pid: u32, addr: u64, max: usize) -> io::Result<Vec<u8>> {
         read(pid, at, &mut buf)?;
         if let Some(end) = buf.iter().position(|&b| b == 0) {
             out.extend_from_slice(&buf[..end]);
-            return if out.len() > max { Err(io::Error::from_raw_os_error(libc::ENAMETOOLONG)) } else { Ok(out) };
+            return if out.len() > max {
+                Err(io::Error::from_raw_os_error(libc::ENAMETOOLONG))
+            } else {
+                Ok(out)
+            };
         }
         out.extend_from_slice(&buf);
         at += chunk as u64;

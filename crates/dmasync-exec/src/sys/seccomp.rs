@@ -72,7 +72,11 @@ impl Program {
 /// Checks that the kernel's notification structures have the sizes this
 /// code was written for.
 pub fn check_sizes() -> io::Result<()> {
-    let mut sizes = libc::seccomp_notif_sizes { seccomp_notif: 0, seccomp_notif_resp: 0, seccomp_data: 0 };
+    let mut sizes = libc::seccomp_notif_sizes {
+        seccomp_notif: 0,
+        seccomp_notif_resp: 0,
+        seccomp_data: 0,
+    };
     // SAFETY: the kernel writes a `struct seccomp_notif_sizes` into `sizes`.
     let r = unsafe {
         libc::syscall(
@@ -155,7 +159,11 @@ impl Listener {
     /// (6.6+); ignored when not supported.
     pub fn set_sync_wakeup(&self) {
         let mut flags = USER_NOTIF_FD_SYNC_WAKE_UP;
-        let _ = ioctl(self.fd.as_raw_fd(), NOTIF_SET_FLAGS, (&mut flags as *mut u64).cast());
+        let _ = ioctl(
+            self.fd.as_raw_fd(),
+            NOTIF_SET_FLAGS,
+            (&mut flags as *mut u64).cast(),
+        );
     }
 
     /// Waits for the next notification. `EINTR` and `ENOENT` (the caller
@@ -164,8 +172,17 @@ impl Listener {
         // SAFETY: all-zero is a valid `seccomp_notif` (plain integers); the
         // kernel requires the buffer zeroed.
         let mut n: libc::seccomp_notif = unsafe { std::mem::zeroed() };
-        match ioctl(self.fd.as_raw_fd(), NOTIF_RECV, (&mut n as *mut libc::seccomp_notif).cast()) {
-            Ok(_) => Ok(Some(Notif { id: n.id, pid: n.pid, nr: i64::from(n.data.nr), args: n.data.args })),
+        match ioctl(
+            self.fd.as_raw_fd(),
+            NOTIF_RECV,
+            (&mut n as *mut libc::seccomp_notif).cast(),
+        ) {
+            Ok(_) => Ok(Some(Notif {
+                id: n.id,
+                pid: n.pid,
+                nr: i64::from(n.data.nr),
+                args: n.data.args,
+            })),
             Err(e) if matches!(e.raw_os_error(), Some(libc::EINTR | libc::ENOENT)) => Ok(None),
             Err(e) => Err(e),
         }
@@ -179,7 +196,12 @@ impl Listener {
         for req in [NOTIF_ID_VALID_W, NOTIF_ID_VALID_R] {
             match ioctl(self.fd.as_raw_fd(), req, (&mut id as *mut u64).cast()) {
                 Ok(_) => return true,
-                Err(e) if e.raw_os_error() == Some(libc::ENOTTY) || e.raw_os_error() == Some(libc::EINVAL) => continue,
+                Err(e)
+                    if e.raw_os_error() == Some(libc::ENOTTY)
+                        || e.raw_os_error() == Some(libc::EINVAL) =>
+                {
+                    continue
+                }
                 Err(_) => return false,
             }
         }
@@ -196,7 +218,11 @@ impl Listener {
             newfd: 0,
             newfd_flags: if cloexec { libc::O_CLOEXEC as u32 } else { 0 },
         };
-        ioctl(self.fd.as_raw_fd(), NOTIF_ADDFD, (&mut a as *mut libc::seccomp_notif_addfd).cast())
+        ioctl(
+            self.fd.as_raw_fd(),
+            NOTIF_ADDFD,
+            (&mut a as *mut libc::seccomp_notif_addfd).cast(),
+        )
     }
 
     /// Answers a notification. An error means the caller is gone (its call
@@ -214,11 +240,25 @@ impl Listener {
                     newfd: 0,
                     newfd_flags: if cloexec { libc::O_CLOEXEC as u32 } else { 0 },
                 };
-                ioctl(self.fd.as_raw_fd(), NOTIF_ADDFD, (&mut a as *mut libc::seccomp_notif_addfd).cast())?;
+                ioctl(
+                    self.fd.as_raw_fd(),
+                    NOTIF_ADDFD,
+                    (&mut a as *mut libc::seccomp_notif_addfd).cast(),
+                )?;
                 return Ok(());
             }
         };
-        let mut r = libc::seccomp_notif_resp { id, val, error, flags };
-        ioctl(self.fd.as_raw_fd(), NOTIF_SEND, (&mut r as *mut libc::seccomp_notif_resp).cast()).map(|_| ())
+        let mut r = libc::seccomp_notif_resp {
+            id,
+            val,
+            error,
+            flags,
+        };
+        ioctl(
+            self.fd.as_raw_fd(),
+            NOTIF_SEND,
+            (&mut r as *mut libc::seccomp_notif_resp).cast(),
+        )
+        .map(|_| ())
     }
 }

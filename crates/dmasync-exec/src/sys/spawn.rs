@@ -11,7 +11,14 @@ use super::seccomp::{Listener, Program};
 fn socketpair() -> io::Result<(OwnedFd, OwnedFd)> {
     let mut fds = [0 as RawFd; 2];
     // SAFETY: `fds` has room for the two fds the kernel writes.
-    let r = unsafe { libc::socketpair(libc::AF_UNIX, libc::SOCK_SEQPACKET | libc::SOCK_CLOEXEC, 0, fds.as_mut_ptr()) };
+    let r = unsafe {
+        libc::socketpair(
+            libc::AF_UNIX,
+            libc::SOCK_SEQPACKET | libc::SOCK_CLOEXEC,
+            0,
+            fds.as_mut_ptr(),
+        )
+    };
     if r != 0 {
         return Err(io::Error::last_os_error());
     }
@@ -26,7 +33,10 @@ struct CmsgBuf([u8; 32]);
 /// Sends `fd` with one byte of data. Async-signal-safe (no allocation).
 fn send_fd(sock: RawFd, fd: RawFd) -> io::Result<()> {
     let mut byte = [0u8; 1];
-    let mut iov = libc::iovec { iov_base: byte.as_mut_ptr().cast(), iov_len: 1 };
+    let mut iov = libc::iovec {
+        iov_base: byte.as_mut_ptr().cast(),
+        iov_len: 1,
+    };
     let mut cbuf = CmsgBuf([0; 32]);
     // SAFETY: all-zero is a valid msghdr (null pointers, zero lengths).
     let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
@@ -54,7 +64,10 @@ fn send_fd(sock: RawFd, fd: RawFd) -> io::Result<()> {
 /// Receives one fd sent by [`send_fd`].
 fn recv_fd(sock: RawFd) -> io::Result<OwnedFd> {
     let mut byte = [0u8; 1];
-    let mut iov = libc::iovec { iov_base: byte.as_mut_ptr().cast(), iov_len: 1 };
+    let mut iov = libc::iovec {
+        iov_base: byte.as_mut_ptr().cast(),
+        iov_len: 1,
+    };
     let mut cbuf = CmsgBuf([0; 32]);
     // SAFETY: all-zero is a valid msghdr.
     let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
@@ -71,12 +84,18 @@ fn recv_fd(sock: RawFd) -> io::Result<OwnedFd> {
     // inside `cbuf`; the CMSG_ macros only walk within msg_controllen.
     unsafe {
         let c = libc::CMSG_FIRSTHDR(&msg);
-        if r == 1 && !c.is_null() && (*c).cmsg_level == libc::SOL_SOCKET && (*c).cmsg_type == libc::SCM_RIGHTS {
+        if r == 1
+            && !c.is_null()
+            && (*c).cmsg_level == libc::SOL_SOCKET
+            && (*c).cmsg_type == libc::SCM_RIGHTS
+        {
             let fd = std::ptr::read_unaligned(libc::CMSG_DATA(c).cast::<RawFd>());
             return Ok(OwnedFd::from_raw_fd(fd));
         }
     }
-    Err(io::Error::other("the program's setup failed before it could install the filter"))
+    Err(io::Error::other(
+        "the program's setup failed before it could install the filter",
+    ))
 }
 
 /// Makes the supervisor the reaper of orphaned descendants, so that a
