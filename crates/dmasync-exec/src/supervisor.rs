@@ -23,6 +23,8 @@ pub(crate) struct Templates {
     /// A 0755 directory standing for the sync directory (already removed
     /// from the file system; only its fd is kept).
     sync_dir: OwnedFd,
+    /// The identity of `sync_dir`, to recognise it as a `dirfd`.
+    sync_dir_key: crate::objects::Key,
 }
 
 impl Templates {
@@ -31,16 +33,23 @@ impl Templates {
         let sw_sync = rustix::fs::memfd_create("sw_sync", MemfdFlags::CLOEXEC)?;
         rustix::fs::fchmod(&sw_sync, Mode::from_raw_mode(0o644))?;
         let base = std::env::temp_dir().join(format!("dmasync-exec-{}", std::process::id()));
-        rustix::fs::mkdir(&base, Mode::from_raw_mode(0o755))?;
-        let dir = rustix::fs::open(
-            &base,
-            OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
-            Mode::empty(),
-        );
+        // A directory left by an earlier supervisor of the same pid.
         let _ = rustix::fs::rmdir(&base);
+        rustix::fs::mkdir(&base, Mode::from_raw_mode(0o755))?;
+        let dir = rustix::fs::chmod(&base, Mode::from_raw_mode(0o755)).and_then(|()| {
+            rustix::fs::open(
+                &base,
+                OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+                Mode::empty(),
+            )
+        });
+        let _ = rustix::fs::rmdir(&base);
+        let sync_dir = dir?;
+        let sync_dir_key = crate::objects::key_of(sync_dir.as_fd())?;
         Ok(Templates {
             sw_sync,
-            sync_dir: dir?,
+            sync_dir,
+            sync_dir_key,
         })
     }
 
@@ -179,7 +188,7 @@ impl Supervisor {
     /// Answers `answer` for a virtual path that exists, ENOENT for one that
     /// does not, and lets other paths continue.
     fn path_answer(&self, n: &Notif, dirfd: i32, path: u64, answer: Answer) -> Option<Answer> {
-        let Some((node, slash)) = Self::node(n, dirfd, path) else {
+        let Some((node, slash)) = self.node(n, dirfd, path) else {
             return Some(Answer::Continue);
         };
         if !self.valid(n) {
@@ -224,25 +233,32 @@ impl Supervisor {
     }
 
     /// The directory a relative path of the caller starts from.
-    fn base_dir(pid: u32, dirfd: i32) -> Option<Vec<u8>> {
+    /// A directory fd that is the virtual sync directory resolves to it.
+    fn base_dir(&self, pid: u32, dirfd: i32) -> Option<Vec<u8>> {
         let link = if dirfd == libc::AT_FDCWD {
             format!("/proc/{pid}/cwd")
         } else {
             format!("/proc/{pid}/fd/{dirfd}")
         };
+        if dirfd != libc::AT_FDCWD {
+            let st = rustix::fs::stat(&link).ok()?;
+            if (st.st_dev, st.st_ino) == self.templates.sync_dir_key {
+                return Some(crate::paths::SYNC_DIR.as_bytes().to_vec());
+            }
+        }
         rustix::fs::readlink(link, Vec::new())
             .ok()
             .map(|c| c.into_bytes())
     }
 
     /// Reads the caller's path and says which virtual node it names.
-    fn node(n: &Notif, dirfd: i32, path_addr: u64) -> Option<(Node, bool)> {
+    fn node(&self, n: &Notif, dirfd: i32, path_addr: u64) -> Option<(Node, bool)> {
         let path = mem::read_cstr(n.pid, path_addr, libc::PATH_MAX as usize - 1).ok()?;
-        classify(&path, || Self::base_dir(n.pid, dirfd))
+        classify(&path, || self.base_dir(n.pid, dirfd))
     }
 
     fn open(&self, n: &Notif, dirfd: i32, path: u64, flags: i32) -> Option<Answer> {
-        let Some((node, slash)) = Self::node(n, dirfd, path) else {
+        let Some((node, slash)) = self.node(n, dirfd, path) else {
             return Some(Answer::Continue);
         };
         if !self.valid(n) {
@@ -289,7 +305,7 @@ impl Supervisor {
         flags: i32,
         statx_mask: Option<u32>,
     ) -> Option<Answer> {
-        let Some((node, slash)) = Self::node(n, dirfd, path) else {
+        let Some((node, slash)) = self.node(n, dirfd, path) else {
             return Some(Answer::Continue);
         };
         if !self.valid(n) {
@@ -315,7 +331,7 @@ impl Supervisor {
     }
 
     fn access(&self, n: &Notif, dirfd: i32, path: u64, mode: i32, flags: i32) -> Option<Answer> {
-        let Some((node, slash)) = Self::node(n, dirfd, path) else {
+        let Some((node, slash)) = self.node(n, dirfd, path) else {
             return Some(Answer::Continue);
         };
         if !self.valid(n) {

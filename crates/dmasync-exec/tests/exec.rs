@@ -1,0 +1,210 @@
+//! Runs small C probes (tests/probes/probes.c, compiled with gcc, dynamic
+//! and static) under the supervisor and checks their exit codes.
+//!
+//! The supervisor must be the last thing its process does, so each probe
+//! runs in a fresh copy of this test binary started with
+//! `DMASYNC_EXEC_HELPER=1`, which calls [`dmasync_exec::exec`] and exits
+//! with the program's code. `harness = false`: `main` is the runner; an
+//! argument selects tests whose name contains it.
+//!
+//! Set `DMASYNC_SELFTEST_SYNC=1` to also run the kernel's sync selftest
+//! (tests/selftest-sync.sh; fetches Debian's linux-source-6.12 once).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const HELPER: &str = "DMASYNC_EXEC_HELPER";
+
+fn helper_main() -> ! {
+    let argv: Vec<_> = std::env::args_os().skip(1).collect();
+    let options = dmasync_exec::ExecOptions {
+        argv,
+        session: None,
+    };
+    match dmasync_exec::exec(&options) {
+        Ok(code) => std::process::exit(code),
+        Err(e) => {
+            eprintln!("helper: {e}");
+            std::process::exit(127)
+        }
+    }
+}
+
+fn build_probe(static_link: bool) -> PathBuf {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/probes/probes.c");
+    let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join(if static_link {
+        "probes-static"
+    } else {
+        "probes"
+    });
+    let mut cmd = Command::new("gcc");
+    cmd.args(["-O2", "-Wall", "-Werror", "-pthread"])
+        .arg(&src)
+        .arg("-o")
+        .arg(&out);
+    if static_link {
+        cmd.arg("-static");
+    }
+    let status = cmd.status().expect("gcc runs");
+    assert!(status.success(), "gcc failed on {}", src.display());
+    out
+}
+
+/// Runs `argv` under the supervisor; returns the exit code.
+fn run_exec(argv: &[&std::ffi::OsStr]) -> i32 {
+    let out = Command::new(std::env::current_exe().expect("own path"))
+        .env(HELPER, "1")
+        .args(argv)
+        .output()
+        .expect("helper starts");
+    if !out.status.success() {
+        eprintln!("{}", String::from_utf8_lossy(&out.stdout));
+        eprintln!("{}", String::from_utf8_lossy(&out.stderr));
+    }
+    out.status.code().unwrap_or(-1)
+}
+
+fn probe(bin: &Path, name: &str) -> Result<(), String> {
+    let code = run_exec(&[bin.as_os_str(), name.as_ref()]);
+    if code == 0 {
+        Ok(())
+    } else {
+        Err(format!("probe {name} exited with {code}"))
+    }
+}
+
+type Test = (&'static str, Box<dyn Fn() -> Result<(), String>>);
+
+fn tests() -> Vec<Test> {
+    let dynamic = build_probe(false);
+    let static_ = build_probe(true);
+    let mut v: Vec<Test> = Vec::new();
+    for (suffix, bin) in [("", dynamic.clone()), ("_static", static_)] {
+        for name in [
+            "paths",
+            "sync-file",
+            "errors",
+            "fork",
+            "release",
+            "thread",
+            "leaks",
+            "cloexec",
+        ] {
+            let bin = bin.clone();
+            let test_name: &'static str =
+                Box::leak(format!("probe_{}{suffix}", name.replace('-', "_")).into_boxed_str());
+            v.push((test_name, Box::new(move || probe(&bin, name))));
+        }
+    }
+    let bin = dynamic.clone();
+    v.push((
+        "exit_code_is_passed_on",
+        Box::new(move || {
+            let code = run_exec(&[bin.as_os_str(), "exit".as_ref(), "7".as_ref()]);
+            (code == 7)
+                .then_some(())
+                .ok_or(format!("exit code {code}, want 7"))
+        }),
+    ));
+    let bin = dynamic.clone();
+    v.push((
+        "killed_by_signal_gives_128_plus_signal",
+        Box::new(move || {
+            let code = run_exec(&[bin.as_os_str(), "kill".as_ref(), "9".as_ref()]);
+            (code == 137)
+                .then_some(())
+                .ok_or(format!("exit code {code}, want 137"))
+        }),
+    ));
+    v.push((
+        "missing_program_is_an_error",
+        Box::new(|| {
+            let code = run_exec(&["/nonexistent/program".as_ref()]);
+            (code == 127)
+                .then_some(())
+                .ok_or(format!("exit code {code}, want 127"))
+        }),
+    ));
+    let bin = dynamic.clone();
+    v.push((
+        "orphans_are_served_and_waited_for",
+        Box::new(move || {
+            // The shell exits at once; its background child runs a probe
+            // later, which must still be served, and exec waits for it.
+            let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("orphan-status");
+            let _ = std::fs::remove_file(&out);
+            let script = format!(
+                "(sleep 0.3; '{}' sync-file; echo $? > '{}') &",
+                bin.display(),
+                out.display()
+            );
+            let code = run_exec(&["/bin/sh".as_ref(), "-c".as_ref(), script.as_ref()]);
+            let text = std::fs::read_to_string(&out)
+                .map_err(|e| format!("the orphan left no status: {e}"))?;
+            (code == 0 && text.trim() == "0")
+                .then_some(())
+                .ok_or(format!("exit {code}, orphan status {text:?}"))
+        }),
+    ));
+    v.push((
+        "selftest_sync",
+        Box::new(|| {
+            if std::env::var_os("DMASYNC_SELFTEST_SYNC").is_none() {
+                println!("  (skipped: set DMASYNC_SELFTEST_SYNC=1)");
+                return Ok(());
+            }
+            let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/selftest-sync.sh");
+            let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+            let st = Command::new("cargo")
+                .args(["build", "-p", "dmasync-cli"])
+                .current_dir(&root)
+                .status()
+                .map_err(|e| e.to_string())?;
+            if !st.success() {
+                return Err("building dmasync failed".into());
+            }
+            let st = Command::new("bash")
+                .arg(script)
+                .status()
+                .map_err(|e| e.to_string())?;
+            st.success()
+                .then_some(())
+                .ok_or("selftest-sync failed".into())
+        }),
+    ));
+    v
+}
+
+fn main() {
+    if std::env::var_os(HELPER).is_some() {
+        helper_main();
+    }
+    let filter: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    let mut failed = Vec::new();
+    let mut ran = 0;
+    for (name, test) in tests() {
+        if !filter.is_empty() && !filter.iter().any(|f| name.contains(f.as_str())) {
+            continue;
+        }
+        ran += 1;
+        match test() {
+            Ok(()) => println!("test {name} ... ok"),
+            Err(e) => {
+                println!("test {name} ... FAILED: {e}");
+                failed.push(name);
+            }
+        }
+    }
+    println!(
+        "\ntest result: {}. {} passed; {} failed",
+        if failed.is_empty() { "ok" } else { "FAILED" },
+        ran - failed.len(),
+        failed.len()
+    );
+    if !failed.is_empty() {
+        std::process::exit(1);
+    }
+}

@@ -1,0 +1,468 @@
+/* Probes run under `dmasync exec` by tests/exec.rs: each subcommand checks
+ * one behaviour of the virtual fds and exits 0 when it holds, printing what
+ * failed otherwise. Written against the UAPI only (no dmasync headers). */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+struct sw_sync_create_fence_data { uint32_t value; char name[32]; int32_t fence; };
+struct sw_sync_get_deadline { uint64_t deadline_ns; uint32_t pad; int32_t fence_fd; };
+struct sync_merge_data { char name[32]; int32_t fd2; int32_t fence; uint32_t flags; uint32_t pad; };
+struct sync_fence_info { char obj_name[32]; char driver_name[32]; int32_t status; uint32_t flags; uint64_t timestamp_ns; };
+struct sync_file_info { char name[32]; int32_t status; uint32_t flags; uint32_t num_fences; uint32_t pad; uint64_t sync_fence_info; };
+struct sync_set_deadline { uint64_t deadline_ns; uint64_t pad; };
+
+#define SW_SYNC_IOC_CREATE_FENCE _IOWR('W', 0, struct sw_sync_create_fence_data)
+#define SW_SYNC_IOC_INC _IOW('W', 1, uint32_t)
+#define SW_SYNC_GET_DEADLINE _IOWR('W', 2, struct sw_sync_get_deadline)
+#define SYNC_IOC_MERGE _IOWR('>', 3, struct sync_merge_data)
+#define SYNC_IOC_FILE_INFO _IOWR('>', 4, struct sync_file_info)
+#define SYNC_IOC_SET_DEADLINE _IOW('>', 5, struct sync_set_deadline)
+#define SYNC_IOC_LEGACY_FENCE_INFO _IOWR('>', 2, char[40])
+
+#define SW_SYNC "/sys/kernel/debug/sync/sw_sync"
+
+static int failures;
+#define CHECK(cond, ...) do { if (!(cond)) { failures++; fprintf(stderr, "%s:%d: %s: ", __func__, __LINE__, #cond); fprintf(stderr, __VA_ARGS__); fprintf(stderr, " (errno %d)\n", errno); } } while (0)
+
+static int timeline(void)
+{
+	int fd = open(SW_SYNC, O_RDWR | O_CLOEXEC);
+	if (fd < 0) {
+		perror("open " SW_SYNC);
+		exit(2);
+	}
+	return fd;
+}
+
+static int fence(int tl, uint32_t value)
+{
+	struct sw_sync_create_fence_data d = { .value = value };
+	if (ioctl(tl, SW_SYNC_IOC_CREATE_FENCE, &d)) {
+		perror("SW_SYNC_IOC_CREATE_FENCE");
+		exit(2);
+	}
+	return d.fence;
+}
+
+static int inc(int tl, uint32_t by)
+{
+	return ioctl(tl, SW_SYNC_IOC_INC, &by);
+}
+
+static int file_status(int fd, uint32_t *count, char *name)
+{
+	struct sync_file_info info;
+	memset(&info, 0, sizeof(info));
+	if (ioctl(fd, SYNC_IOC_FILE_INFO, &info))
+		return -1000 - errno;
+	if (count)
+		*count = info.num_fences;
+	if (name)
+		memcpy(name, info.name, 32);
+	return info.status;
+}
+
+static short poll_once(int fd, short events, int timeout_ms)
+{
+	struct pollfd p = { .fd = fd, .events = events };
+	int r = poll(&p, 1, timeout_ms);
+	return r <= 0 ? 0 : p.revents;
+}
+
+static int count_fds(pid_t pid)
+{
+	char path[64];
+	struct dirent *e;
+	int n = 0;
+	DIR *d;
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
+	d = opendir(path);
+	if (!d)
+		return -1;
+	while ((e = readdir(d)))
+		if (e->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n;
+}
+
+/* stat, access, open of the virtual paths. */
+static void probe_paths(void)
+{
+	struct stat st;
+	int fd, dfd;
+
+	CHECK(stat(SW_SYNC, &st) == 0 && st.st_mode == (S_IFREG | 0644), "stat sw_sync mode %o", st.st_mode);
+	CHECK(stat("/sys/kernel/debug/sync", &st) == 0 && S_ISDIR(st.st_mode), "stat sync dir");
+	CHECK(lstat(SW_SYNC, &st) == 0 && S_ISREG(st.st_mode), "lstat");
+	CHECK(fstatat(AT_FDCWD, "/sys/kernel/debug/sync/nope", &st, 0) == -1 && errno == ENOENT, "missing name");
+	CHECK(stat(SW_SYNC "/", &st) == -1 && errno == ENOTDIR, "trailing slash");
+	CHECK(access(SW_SYNC, R_OK | W_OK) == 0, "access rw");
+	CHECK(access(SW_SYNC, X_OK) == -1 && errno == EACCES, "access x");
+	CHECK(faccessat(AT_FDCWD, "/sys/kernel/debug/sync/../sync/sw_sync", F_OK, 0) == 0, "dot-dot");
+	CHECK(open(SW_SYNC, O_RDONLY | O_DIRECTORY) == -1 && errno == ENOTDIR, "O_DIRECTORY");
+	CHECK(open(SW_SYNC, O_RDWR | O_CREAT | O_EXCL, 0600) == -1 && errno == EEXIST, "O_EXCL");
+	CHECK(open("/sys/kernel/debug/sync/new", O_RDWR | O_CREAT, 0600) == -1, "create in sync dir");
+	CHECK(stat("/etc/passwd", &st) == 0, "a real path still works");
+
+	dfd = open("/sys/kernel/debug/sync", O_RDONLY | O_DIRECTORY);
+	CHECK(dfd >= 0, "open sync dir");
+	fd = openat(dfd, "sw_sync", O_RDWR);
+	CHECK(fd >= 0, "openat relative to the sync dir");
+	CHECK(fstatat(dfd, "sw_sync", &st, 0) == 0 && S_ISREG(st.st_mode), "fstatat relative");
+	CHECK(inc(fd, 1) == 0, "INC on a timeline opened relatively");
+	close(fd);
+	close(dfd);
+
+	/* The timeline fd itself: a regular 0644 file, no seek (kernel: ESPIPE,
+	 * here the memfd's offset), always ready for poll. */
+	fd = timeline();
+	CHECK(fstat(fd, &st) == 0 && st.st_mode == (S_IFREG | 0644), "fstat timeline %o", st.st_mode);
+	CHECK(poll_once(fd, POLLIN | POLLOUT, 0) == (POLLIN | POLLOUT), "timeline polls ready");
+	CHECK(!(fcntl(fd, F_GETFD) & FD_CLOEXEC) == 0, "O_CLOEXEC honoured on open");
+	close(fd);
+	fd = open(SW_SYNC, O_RDWR);
+	CHECK(!(fcntl(fd, F_GETFD) & FD_CLOEXEC), "no O_CLOEXEC, no FD_CLOEXEC");
+	CHECK((fcntl(fd, F_GETFL) & O_ACCMODE) == O_RDWR, "access mode kept");
+	close(fd);
+}
+
+/* Poll, epoll, status and names of sync files. */
+static void probe_sync_file(void)
+{
+	int tl = timeline(), f, f2, ep;
+	struct epoll_event ev = { .events = EPOLLIN }, out;
+	struct stat st;
+	char name[32];
+	uint32_t count = 0;
+
+	f = fence(tl, 5);
+	CHECK(fcntl(f, F_GETFD) & FD_CLOEXEC, "sync file is close-on-exec");
+	CHECK((fcntl(f, F_GETFL) & O_ACCMODE) == O_RDONLY, "sync file is read-only");
+	CHECK(lseek(f, 0, SEEK_SET) == -1 && errno == ESPIPE, "lseek -> ESPIPE");
+	CHECK(mmap(NULL, 4096, PROT_READ, MAP_SHARED, f, 0) == MAP_FAILED && errno == ENODEV, "mmap -> ENODEV");
+	CHECK(fstat(f, &st) == 0 && st.st_size == 0, "size 0");
+	CHECK(file_status(f, &count, name) == 0 && count == 1, "pending, one fence");
+	CHECK(strncmp(name, "sw_sync-probes", 14) == 0 && strcmp(name + strlen(name) - 2, "-5") == 0, "name %s", name);
+	CHECK(poll_once(f, POLLIN | POLLOUT, 0) == 0, "pending: nothing");
+
+	ep = epoll_create1(EPOLL_CLOEXEC);
+	ev.data.fd = f;
+	CHECK(epoll_ctl(ep, EPOLL_CTL_ADD, f, &ev) == 0, "epoll add");
+	CHECK(epoll_wait(ep, &out, 1, 0) == 0, "epoll: pending");
+
+	CHECK(inc(tl, 4) == 0, "inc 4");
+	CHECK(file_status(f, NULL, NULL) == 0, "still pending at 4");
+	CHECK(inc(tl, 1) == 0, "inc 1");
+	CHECK(poll_once(f, POLLIN | POLLOUT, -1) == POLLIN, "signalled: POLLIN only");
+	CHECK(poll_once(f, POLLOUT, 0) == 0, "never POLLOUT");
+	CHECK(epoll_wait(ep, &out, 1, -1) == 1 && out.events == EPOLLIN, "epoll: EPOLLIN");
+	CHECK(file_status(f, NULL, NULL) == 1, "status 1");
+
+	f2 = fence(tl, 3);
+	CHECK(poll_once(f2, POLLIN, 0) == POLLIN, "born signalled");
+	close(f2);
+	close(ep);
+	close(f);
+	close(tl);
+}
+
+/* SYNC_IOC_* and SW_SYNC_* rules: errno values and two-call FILE_INFO. */
+static void probe_errors(void)
+{
+	int tl = timeline(), tl2 = timeline(), a = fence(tl, 1), b = fence(tl2, 1), p[2];
+	struct sync_merge_data m;
+	struct sync_file_info info;
+	struct sync_fence_info fi[3];
+	struct sw_sync_get_deadline gd;
+	struct sync_set_deadline sd;
+	char legacy[40];
+
+	CHECK(ioctl(a, SYNC_IOC_LEGACY_FENCE_INFO, legacy) == -1 && errno == ENOTTY, "legacy FENCE_INFO");
+	CHECK(ioctl(a, _IO('>', 9)) == -1 && errno == ENOTTY, "unknown '>'");
+	CHECK(ioctl(a, SW_SYNC_IOC_INC, &(uint32_t){ 1 }) == -1 && errno == ENOTTY, "INC on a sync file");
+	CHECK(ioctl(tl, SYNC_IOC_FILE_INFO, &info) == -1 && errno == ENOTTY, "FILE_INFO on a timeline");
+	CHECK(pipe(p) == 0, "pipe");
+	memset(&info, 0, sizeof(info));
+	CHECK(ioctl(p[0], SYNC_IOC_FILE_INFO, &info) == -1 && errno == ENOTTY, "FILE_INFO on a pipe");
+	CHECK(ioctl(12345, SYNC_IOC_FILE_INFO, &info) == -1 && errno == EBADF, "FILE_INFO on a closed fd");
+	CHECK(ioctl(a, SYNC_IOC_FILE_INFO, (void *)8) == -1 && errno == EFAULT, "bad pointer");
+
+	memset(&m, 0, sizeof(m));
+	m.fd2 = p[0];
+	CHECK(ioctl(a, SYNC_IOC_MERGE, &m) == -1 && errno == ENOENT, "merge with a pipe");
+	m.fd2 = 12345;
+	CHECK(ioctl(a, SYNC_IOC_MERGE, &m) == -1 && errno == ENOENT, "merge with a closed fd");
+	m.fd2 = b;
+	m.flags = 1;
+	CHECK(ioctl(a, SYNC_IOC_MERGE, &m) == -1 && errno == EINVAL, "merge flags");
+	m.flags = 0;
+	memset(m.name, 'x', 32);
+	CHECK(ioctl(a, SYNC_IOC_MERGE, &m) == 0, "merge");
+	memset(&info, 0, sizeof(info));
+	CHECK(ioctl(m.fence, SYNC_IOC_FILE_INFO, &info) == 0 && info.num_fences == 2 && info.status == 0, "query call");
+	CHECK(strlen(info.name) == 31, "unterminated name cut to 31: %zu", strlen(info.name));
+	CHECK(fcntl(m.fence, F_GETFD) & FD_CLOEXEC, "merged file is close-on-exec");
+	info.num_fences = 1;
+	info.sync_fence_info = (uintptr_t)fi;
+	CHECK(ioctl(m.fence, SYNC_IOC_FILE_INFO, &info) == -1 && errno == EINVAL, "too few entries");
+	info.num_fences = 3;
+	info.flags = 1;
+	CHECK(ioctl(m.fence, SYNC_IOC_FILE_INFO, &info) == -1 && errno == EINVAL, "flags");
+	info.flags = 0;
+	CHECK(inc(tl, 1) == 0, "inc");
+	CHECK(ioctl(m.fence, SYNC_IOC_FILE_INFO, &info) == 0 && info.num_fences == 2, "fetch call");
+	CHECK(info.status == 0 && fi[0].status == 1 && fi[1].status == 0, "statuses %d %d %d", info.status, fi[0].status, fi[1].status);
+	CHECK(strcmp(fi[0].driver_name, "sw_sync") == 0 && strncmp(fi[0].obj_name, "probes", 6) == 0, "names %s %s", fi[0].driver_name, fi[0].obj_name);
+	CHECK(fi[0].timestamp_ns != 0 && fi[1].timestamp_ns == 0, "timestamps");
+
+	memset(&gd, 0, sizeof(gd));
+	gd.fence_fd = b;
+	CHECK(ioctl(tl2, SW_SYNC_GET_DEADLINE, &gd) == -1 && errno == ENOENT, "no deadline");
+	sd.deadline_ns = 2000;
+	sd.pad = 1;
+	CHECK(ioctl(b, SYNC_IOC_SET_DEADLINE, &sd) == -1 && errno == EINVAL, "set deadline pad");
+	sd.pad = 0;
+	CHECK(ioctl(b, SYNC_IOC_SET_DEADLINE, &sd) == 0, "set deadline");
+	sd.deadline_ns = 3000;
+	CHECK(ioctl(b, SYNC_IOC_SET_DEADLINE, &sd) == 0, "later deadline");
+	CHECK(ioctl(tl2, SW_SYNC_GET_DEADLINE, &gd) == 0 && gd.deadline_ns == 2000, "earliest kept: %llu", (unsigned long long)gd.deadline_ns);
+	gd.deadline_ns = 0;
+	gd.fence_fd = m.fence;
+	CHECK(ioctl(tl2, SW_SYNC_GET_DEADLINE, &gd) == -1 && errno == EINVAL, "deadline of an array");
+	gd.fence_fd = p[0];
+	CHECK(ioctl(tl2, SW_SYNC_GET_DEADLINE, &gd) == -1 && errno == EINVAL, "deadline of a pipe");
+	gd.fence_fd = b;
+	gd.pad = 1;
+	CHECK(ioctl(tl2, SW_SYNC_GET_DEADLINE, &gd) == -1 && errno == EINVAL, "get deadline pad");
+
+	close(m.fence);
+	close(a);
+	close(b);
+	close(p[0]);
+	close(p[1]);
+	close(tl);
+	close(tl2);
+}
+
+/* dup, fork and SCM_RIGHTS: the kernel's own fd handling applies. */
+static void probe_fork(void)
+{
+	int tl = timeline(), f = fence(tl, 1), d = dup(f), sv[2], status = 0;
+	pid_t pid;
+
+	CHECK(file_status(d, NULL, NULL) == 0, "FILE_INFO through a dup");
+	CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0, "socketpair");
+	pid = fork();
+	if (pid == 0) {
+		char byte;
+		int got = -1, child_tl, cf;
+		struct msghdr msg = { 0 };
+		struct iovec iov = { &byte, 1 };
+		char cbuf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr *c;
+
+		msg.msg_iov = &iov;
+		msg.msg_iovlen = 1;
+		msg.msg_control = cbuf;
+		msg.msg_controllen = sizeof(cbuf);
+		if (recvmsg(sv[1], &msg, 0) != 1)
+			_exit(10);
+		c = CMSG_FIRSTHDR(&msg);
+		memcpy(&got, CMSG_DATA(c), sizeof(int));
+		/* A forked child is served too: its own timeline and fences. */
+		child_tl = timeline();
+		cf = fence(child_tl, 2);
+		if (inc(child_tl, 2) || file_status(cf, NULL, NULL) != 1)
+			_exit(11);
+		/* Wait, in this process, for the fence the parent signals. */
+		if (poll_once(got, POLLIN, -1) != POLLIN || file_status(got, NULL, NULL) != 1)
+			_exit(12);
+		if (poll_once(f, POLLIN, 0) != POLLIN)
+			_exit(13);
+		_exit(0);
+	}
+	{
+		int g = fence(tl, 2);
+		char byte = 0;
+		struct msghdr msg = { 0 };
+		struct iovec iov = { &byte, 1 };
+		char cbuf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr *c;
+
+		msg.msg_iov = &iov;
+		msg.msg_iovlen = 1;
+		msg.msg_control = cbuf;
+		msg.msg_controllen = sizeof(cbuf);
+		c = CMSG_FIRSTHDR(&msg);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(c), &g, sizeof(int));
+		CHECK(sendmsg(sv[0], &msg, 0) == 1, "sendmsg");
+		close(g);
+		CHECK(inc(tl, 2) == 0, "inc");
+	}
+	CHECK(waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0, "child status %#x", status);
+	close(sv[0]);
+	close(sv[1]);
+	close(d);
+	close(f);
+	close(tl);
+}
+
+/* Closing the timeline signals its pending points with -ENOENT. */
+static void probe_release(void)
+{
+	int tl = timeline(), f = fence(tl, 10), d = dup(tl);
+	struct sync_file_info info;
+	struct sync_fence_info fi;
+
+	close(tl);
+	CHECK(inc(d, 1) == 0, "the dup keeps the timeline open");
+	CHECK(poll_once(f, POLLIN, 0) == 0, "still pending");
+	close(d);
+	CHECK(poll_once(f, POLLIN, 10000) == POLLIN, "signalled on close");
+	memset(&info, 0, sizeof(info));
+	info.num_fences = 1;
+	info.sync_fence_info = (uintptr_t)&fi;
+	CHECK(ioctl(f, SYNC_IOC_FILE_INFO, &info) == 0 && info.status == -ENOENT && fi.status == -ENOENT, "status %d", info.status);
+	CHECK(fi.timestamp_ns != 0, "timestamp set");
+	close(f);
+}
+
+/* An ioctl from a second thread (the notification carries its thread id). */
+static void *thread_main(void *arg)
+{
+	int tl = *(int *)arg;
+	int f = fence(tl, 1);
+	long ok = inc(tl, 1) == 0 && file_status(f, NULL, NULL) == 1;
+	close(f);
+	return (void *)ok;
+}
+
+static void probe_thread(void)
+{
+	int tl = timeline();
+	pthread_t t;
+	void *ok = NULL;
+	CHECK(pthread_create(&t, NULL, thread_main, &tl) == 0, "pthread_create");
+	pthread_join(t, &ok);
+	CHECK(ok == (void *)1, "served on a thread");
+	close(tl);
+}
+
+/* The supervisor releases what the program closed: its fd count returns to
+ * where it was. */
+static void probe_leaks(void)
+{
+	pid_t sup = getppid();
+	int before, after = -1, mine = count_fds(getpid()), i, tries;
+	int tl = timeline();
+
+	/* Let earlier releases settle. */
+	usleep(100000);
+	before = count_fds(sup);
+	for (i = 0; i < 50; i++) {
+		int a = fence(tl, i + 1), b = fence(tl, i + 2);
+		struct sync_merge_data m = { .fd2 = b };
+		if (ioctl(a, SYNC_IOC_MERGE, &m) == 0)
+			close(m.fence);
+		close(a);
+		close(b);
+	}
+	inc(tl, 100);
+	for (tries = 0; tries < 200; tries++) {
+		after = count_fds(sup);
+		if (after <= before)
+			break;
+		usleep(50000);
+	}
+	printf("supervisor fds %d -> %d after %d waits\n", before, after, tries);
+	CHECK(before > 0 && after == before, "supervisor fds %d -> %d", before, after);
+	close(tl);
+	CHECK(count_fds(getpid()) == mine, "own fds %d -> %d", mine, count_fds(getpid()));
+}
+
+/* Close-on-exec: re-executes itself to look at the fds. */
+static void probe_cloexec(const char *self)
+{
+	int tl_keep = open(SW_SYNC, O_RDWR), f = fence(tl_keep, 1);
+	char a[16], b[16];
+	pid_t pid;
+	int status = 0;
+
+	snprintf(a, sizeof(a), "%d", tl_keep);
+	snprintf(b, sizeof(b), "%d", f);
+	pid = fork();
+	if (pid == 0) {
+		execl(self, self, "after-exec", a, b, (char *)NULL);
+		_exit(20);
+	}
+	CHECK(waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0, "after exec: %#x", status);
+	close(f);
+	close(tl_keep);
+}
+
+static int after_exec(int tl, int f)
+{
+	/* The timeline (no O_CLOEXEC) survives exec and is still served; the
+	 * sync file (O_CLOEXEC, as the kernel creates it) is gone. */
+	if (fcntl(f, F_GETFD) != -1 || errno != EBADF)
+		return 1;
+	f = fence(tl, 1);
+	if (inc(tl, 1) || file_status(f, NULL, NULL) != 1)
+		return 2;
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	const char *what = argc > 1 ? argv[1] : "";
+
+	if (!strcmp(what, "after-exec") && argc == 4)
+		return after_exec(atoi(argv[2]), atoi(argv[3]));
+	if (!strcmp(what, "paths"))
+		probe_paths();
+	else if (!strcmp(what, "sync-file"))
+		probe_sync_file();
+	else if (!strcmp(what, "errors"))
+		probe_errors();
+	else if (!strcmp(what, "fork"))
+		probe_fork();
+	else if (!strcmp(what, "release"))
+		probe_release();
+	else if (!strcmp(what, "thread"))
+		probe_thread();
+	else if (!strcmp(what, "leaks"))
+		probe_leaks();
+	else if (!strcmp(what, "cloexec"))
+		probe_cloexec(argv[0]);
+	else if (!strcmp(what, "exit"))
+		return atoi(argv[2]);
+	else if (!strcmp(what, "kill"))
+		raise(atoi(argv[2]));
+	else {
+		fprintf(stderr, "unknown probe %s\n", what);
+		return 2;
+	}
+	if (failures)
+		fprintf(stderr, "%s: %d failed\n", what, failures);
+	return failures ? 1 : 0;
+}
