@@ -28,7 +28,9 @@ use std::sync::Arc;
 
 use rustix::event::epoll;
 
-use objects::{Registry, TOKEN_CHILD, TOKEN_INOTIFY, TOKEN_LISTENER, TOKEN_WRITE_END};
+use objects::{
+    Registry, TOKEN_CHILD, TOKEN_INOTIFY, TOKEN_LISTENER, TOKEN_SIGNAL, TOKEN_WRITE_END,
+};
 use supervisor::{Supervisor, Templates};
 
 /// Why a program could not be run.
@@ -73,7 +75,9 @@ pub struct ExecOptions {
 /// returns its exit code (128 + the signal number if a signal killed it).
 ///
 /// Returns when the program has exited and no process it started is left
-/// (orphans are reparented to, and reaped by, the calling process). Meant
+/// (orphans are reparented to, and reaped by, the calling process).
+/// SIGTERM, SIGINT, SIGHUP and SIGQUIT sent to the calling process are
+/// passed on to the program (blocked in the calling thread). Meant
 /// to be the last thing a process does: the thread that serves the
 /// program's calls is left blocked when this returns.
 ///
@@ -123,6 +127,9 @@ pub fn exec(options: &ExecOptions) -> Result<i32, Error> {
     };
     watch(pidfd.as_fd(), TOKEN_CHILD)?;
     watch(sup.listener.as_fd(), TOKEN_LISTENER)?;
+    // Blocked before the serving thread starts, so that it inherits the mask.
+    let signals = sys::signals::forwarding_fd().map_err(io_err("signalfd"))?;
+    watch(signals.as_fd(), TOKEN_SIGNAL)?;
 
     let server = sup.clone();
     std::thread::Builder::new()
@@ -165,6 +172,15 @@ pub fn exec(options: &ExecOptions) -> Result<i32, Error> {
                 }
                 TOKEN_LISTENER => all_gone = flags.contains(epoll::EventFlags::HUP),
                 TOKEN_INOTIFY => sup.registry.on_inotify(),
+                TOKEN_SIGNAL => {
+                    while let Some((sig, from_process)) = sys::signals::read_signal(signals.as_fd())
+                    {
+                        // The terminal signals the program's group itself.
+                        if from_process && status.is_none() {
+                            sys::signals::kill(child.id(), sig);
+                        }
+                    }
+                }
                 TOKEN_WRITE_END => sup.registry.on_write_end((token & 0xffff_ffff) as i32),
                 _ => {}
             }

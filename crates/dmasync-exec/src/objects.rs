@@ -69,6 +69,7 @@ pub(crate) const TOKEN_WRITE_END: u64 = 1 << 32;
 pub(crate) const TOKEN_INOTIFY: u64 = 2 << 32;
 pub(crate) const TOKEN_CHILD: u64 = 3 << 32;
 pub(crate) const TOKEN_LISTENER: u64 = 4 << 32;
+pub(crate) const TOKEN_SIGNAL: u64 = 5 << 32;
 
 #[derive(Default)]
 struct Maps {

@@ -116,6 +116,36 @@ fn tests() -> Vec<Test> {
                 .ok_or(format!("exit code {code}, want 137"))
         }),
     ));
+    let bin = dynamic.clone();
+    v.push((
+        "sigterm_is_passed_on",
+        Box::new(move || {
+            use std::io::BufRead;
+            let mut child = Command::new(std::env::current_exe().expect("own path"))
+                .env(HELPER, "1")
+                .arg(&bin)
+                .arg("wait-term")
+                .stdout(std::process::Stdio::piped())
+                .spawn()
+                .map_err(|e| e.to_string())?;
+            let mut line = String::new();
+            std::io::BufReader::new(child.stdout.take().expect("piped"))
+                .read_line(&mut line)
+                .map_err(|e| e.to_string())?;
+            if line.trim() != "ready" {
+                return Err(format!("probe said {line:?}"));
+            }
+            Command::new("kill")
+                .arg("-TERM")
+                .arg(child.id().to_string())
+                .status()
+                .map_err(|e| e.to_string())?;
+            let code = child.wait().map_err(|e| e.to_string())?.code();
+            (code == Some(42))
+                .then_some(())
+                .ok_or(format!("exit {code:?}, want 42"))
+        }),
+    ));
     v.push((
         "missing_program_is_an_error",
         Box::new(|| {

@@ -6,4 +6,5 @@ pub mod files;
 pub mod filter;
 pub mod mem;
 pub mod seccomp;
+pub mod signals;
 pub mod spawn;

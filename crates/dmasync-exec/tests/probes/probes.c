@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -432,6 +433,23 @@ static int after_exec(int tl, int f)
 	return 0;
 }
 
+static void on_term(int sig)
+{
+	(void)sig;
+	_exit(42);
+}
+
+/* Waits for SIGTERM, passed on by the supervisor: exits 42 then. */
+static int wait_term(void)
+{
+	signal(SIGTERM, on_term);
+	printf("ready\n");
+	fflush(stdout);
+	for (;;)
+		pause();
+	return 1;
+}
+
 int main(int argc, char **argv)
 {
 	const char *what = argc > 1 ? argv[1] : "";
@@ -454,6 +472,8 @@ int main(int argc, char **argv)
 		probe_leaks();
 	else if (!strcmp(what, "cloexec"))
 		probe_cloexec(argv[0]);
+	else if (!strcmp(what, "wait-term"))
+		return wait_term();
 	else if (!strcmp(what, "exit"))
 		return atoi(argv[2]);
 	else if (!strcmp(what, "kill"))
