@@ -8,6 +8,11 @@ use super::filter::Insn;
 
 const SECCOMP_SET_MODE_FILTER: libc::c_ulong = 1;
 const SECCOMP_FILTER_FLAG_NEW_LISTENER: libc::c_ulong = 1 << 3;
+/// Once the supervisor has received a call, only a fatal signal interrupts
+/// the caller's wait (5.19+). Without it, a signal arriving while a call is
+/// served restarts the call and runs its side effects (an INC, a new fd)
+/// twice.
+const SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV: libc::c_ulong = 1 << 5;
 const SECCOMP_GET_NOTIF_SIZES: libc::c_ulong = 3;
 
 // The listener's ioctls (linux/seccomp.h, magic '!').
@@ -52,20 +57,30 @@ impl Program {
         if unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) } != 0 {
             return Err(io::Error::last_os_error());
         }
-        // SAFETY: `prog` points at `self.insns`, alive for the call; the
-        // kernel copies the program.
-        let fd = unsafe {
-            libc::syscall(
-                libc::SYS_seccomp,
-                SECCOMP_SET_MODE_FILTER,
-                SECCOMP_FILTER_FLAG_NEW_LISTENER,
-                &prog as *const libc::sock_fprog,
-            )
-        };
-        if fd < 0 {
-            return Err(io::Error::last_os_error());
+        let mut last = io::Error::from_raw_os_error(libc::EINVAL);
+        for flags in [
+            SECCOMP_FILTER_FLAG_NEW_LISTENER | SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV,
+            SECCOMP_FILTER_FLAG_NEW_LISTENER,
+        ] {
+            // SAFETY: `prog` points at `self.insns`, alive for the call; the
+            // kernel copies the program.
+            let fd = unsafe {
+                libc::syscall(
+                    libc::SYS_seccomp,
+                    SECCOMP_SET_MODE_FILTER,
+                    flags,
+                    &prog as *const libc::sock_fprog,
+                )
+            };
+            if fd >= 0 {
+                return Ok(fd as RawFd);
+            }
+            last = io::Error::last_os_error();
+            if last.raw_os_error() != Some(libc::EINVAL) {
+                break;
+            }
         }
-        Ok(fd as RawFd)
+        Err(last)
     }
 }
 

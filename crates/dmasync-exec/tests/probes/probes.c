@@ -17,6 +17,7 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -433,6 +434,44 @@ static int after_exec(int tl, int f)
 	return 0;
 }
 
+static volatile int alarms;
+static void on_alarm(int sig)
+{
+	(void)sig;
+	alarms++;
+}
+
+/* Signals arriving while calls are served: each call takes effect once
+ * (no INC applied twice, no fd installed twice). */
+static void probe_signals(void)
+{
+	struct sigaction sa;
+	struct itimerval it = { { 0, 50 }, { 0, 50 } };
+	int before = count_fds(getpid()), tl = timeline(), i, n = 3000, f;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_alarm;
+	sa.sa_flags = SA_RESTART;
+	sigaction(SIGALRM, &sa, NULL);
+	setitimer(ITIMER_REAL, &it, NULL);
+	for (i = 0; i < n; i++) {
+		CHECK(inc(tl, 1) == 0, "inc");
+		f = fence(tl, n + 5);
+		close(f);
+	}
+	memset(&it, 0, sizeof(it));
+	setitimer(ITIMER_REAL, &it, NULL);
+	f = fence(tl, n);
+	CHECK(file_status(f, NULL, NULL) == 1, "value reached %d", n);
+	close(f);
+	f = fence(tl, n + 1);
+	CHECK(file_status(f, NULL, NULL) == 0, "value not past %d", n);
+	close(f);
+	close(tl);
+	CHECK(count_fds(getpid()) == before, "fds %d -> %d", before, count_fds(getpid()));
+	CHECK(alarms > 0, "the timer fired");
+}
+
 static void on_term(int sig)
 {
 	(void)sig;
@@ -472,6 +511,8 @@ int main(int argc, char **argv)
 		probe_leaks();
 	else if (!strcmp(what, "cloexec"))
 		probe_cloexec(argv[0]);
+	else if (!strcmp(what, "signals"))
+		probe_signals();
 	else if (!strcmp(what, "wait-term"))
 		return wait_term();
 	else if (!strcmp(what, "exit"))
