@@ -89,6 +89,7 @@ fn tests() -> Vec<Test> {
             "thread",
             "leaks",
             "cloexec",
+            "signals",
         ] {
             let bin = bin.clone();
             let test_name: &'static str =
