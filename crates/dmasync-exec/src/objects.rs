@@ -53,6 +53,8 @@ pub struct TimelineFile {
     /// The supervisor's own description of the memfd (keeps the inode).
     _memfd: OwnedFd,
     wd: i32,
+    /// Order of creation (the kernel lists timelines in that order).
+    seq: u64,
 }
 
 /// What one of our fds is.
@@ -76,6 +78,7 @@ struct Maps {
     by_key: HashMap<Key, Object>,
     by_write_end: HashMap<RawFd, Key>,
     by_watch: HashMap<i32, Key>,
+    timelines_created: u64,
 }
 
 /// All live virtual objects.
@@ -122,6 +125,22 @@ impl Registry {
             .by_key
             .get(&(st.st_dev, st.st_ino))
             .cloned()
+    }
+
+    /// The open timelines, in order of creation.
+    pub fn timelines(&self) -> Vec<Arc<TimelineFile>> {
+        let mut v: Vec<Arc<TimelineFile>> = self
+            .maps
+            .lock()
+            .by_key
+            .values()
+            .filter_map(|o| match o {
+                Object::Timeline(t) => Some(t.clone()),
+                Object::SyncFile(_) => None,
+            })
+            .collect();
+        v.sort_by_key(|t| t.seq);
+        v
     }
 
     /// Makes a sync file for `fence`; returns the read end to install in
@@ -190,12 +209,14 @@ impl Registry {
             Mode::empty(),
         )?;
         let wd = inotify::add_watch(&self.inotify, &path, inotify::WatchFlags::CLOSE)?;
+        let mut m = self.maps.lock();
+        m.timelines_created += 1;
         let file = Arc::new(TimelineFile {
             timeline,
             _memfd: memfd,
             wd,
+            seq: m.timelines_created,
         });
-        let mut m = self.maps.lock();
         m.by_watch.insert(wd, key);
         m.by_key.insert(key, Object::Timeline(file));
         Ok(theirs)

@@ -11,6 +11,8 @@ pub enum Node {
     SyncDir,
     /// `/sys/kernel/debug/sync/sw_sync`: each open makes a timeline.
     SwSync,
+    /// `/sys/kernel/debug/sync/info`: the timelines and their pending points.
+    Info,
     /// Any other name under the sync directory: does not exist.
     Missing,
 }
@@ -21,7 +23,7 @@ pub enum Node {
 fn may_be_virtual(path: &[u8]) -> bool {
     let trimmed = path.strip_suffix(b"/").unwrap_or(path);
     let last = trimmed.rsplit(|&b| b == b'/').next().unwrap_or(trimmed);
-    matches!(last, b"sync" | b"sw_sync" | b"." | b"..")
+    matches!(last, b"sync" | b"sw_sync" | b"info" | b"." | b"..")
         || path
             .windows(SYNC_DIR.len())
             .any(|w| w == SYNC_DIR.as_bytes())
@@ -77,10 +79,10 @@ pub fn classify(path: &[u8], base: impl FnOnce() -> Option<Vec<u8>>) -> Option<(
     }
     let rest = abs.strip_prefix(dir)?.strip_prefix(b"/")?;
     Some((
-        if rest == b"sw_sync" {
-            Node::SwSync
-        } else {
-            Node::Missing
+        match rest {
+            b"sw_sync" => Node::SwSync,
+            b"info" => Node::Info,
+            _ => Node::Missing,
         },
         slash,
     ))
@@ -108,6 +110,10 @@ mod tests {
         assert_eq!(
             classify(b"/sys/kernel/debug/sync/info2", none),
             Some((Node::Missing, false))
+        );
+        assert_eq!(
+            classify(b"/sys/kernel/debug/sync/info", none),
+            Some((Node::Info, false))
         );
         assert_eq!(classify(b"/etc/passwd", none), None);
         assert_eq!(classify(b"/tmp/sw_sync", none), None);

@@ -20,6 +20,8 @@ use dmasync::uapi::ioctl::{ioc_dir, ioc_size, ioc_type, IOC_WRITE};
 pub(crate) struct Templates {
     /// A 0644 regular file standing for `sw_sync`.
     sw_sync: OwnedFd,
+    /// A 0444 regular file standing for `info`.
+    info: OwnedFd,
     /// A 0755 directory standing for the sync directory (already removed
     /// from the file system; only its fd is kept).
     sync_dir: OwnedFd,
@@ -32,6 +34,8 @@ impl Templates {
         use rustix::fs::{MemfdFlags, Mode};
         let sw_sync = rustix::fs::memfd_create("sw_sync", MemfdFlags::CLOEXEC)?;
         rustix::fs::fchmod(&sw_sync, Mode::from_raw_mode(0o644))?;
+        let info = rustix::fs::memfd_create("info", MemfdFlags::CLOEXEC)?;
+        rustix::fs::fchmod(&info, Mode::from_raw_mode(0o444))?;
         let base = std::env::temp_dir().join(format!("dmasync-exec-{}", std::process::id()));
         // A directory left by an earlier supervisor of the same pid.
         let _ = rustix::fs::rmdir(&base);
@@ -48,6 +52,7 @@ impl Templates {
         let sync_dir_key = crate::objects::key_of(sync_dir.as_fd())?;
         Ok(Templates {
             sw_sync,
+            info,
             sync_dir,
             sync_dir_key,
         })
@@ -56,6 +61,7 @@ impl Templates {
     fn of(&self, node: Node) -> Option<BorrowedFd<'_>> {
         match node {
             Node::SwSync => Some(self.sw_sync.as_fd()),
+            Node::Info => Some(self.info.as_fd()),
             Node::SyncDir => Some(self.sync_dir.as_fd()),
             Node::Missing => None,
         }
@@ -196,7 +202,7 @@ impl Supervisor {
         }
         Some(match node {
             Node::Missing => Answer::Error(ENOENT),
-            Node::SwSync if slash => Answer::Error(ENOTDIR),
+            Node::SwSync | Node::Info if slash => Answer::Error(ENOTDIR),
             _ => answer,
         })
     }
@@ -271,7 +277,13 @@ impl Supervisor {
             Node::Missing if oflags.contains(OFlags::CREATE) => Answer::Error(EACCES),
             Node::Missing => Answer::Error(ENOENT),
             _ if creat_excl => Answer::Error(EEXIST),
-            Node::SwSync if slash || oflags.contains(OFlags::DIRECTORY) => Answer::Error(ENOTDIR),
+            Node::SwSync | Node::Info if slash || oflags.contains(OFlags::DIRECTORY) => {
+                Answer::Error(ENOTDIR)
+            }
+            Node::Info => match self.info_file() {
+                Ok(fd) => Answer::Fd { fd, cloexec },
+                Err(e) => Answer::Error(errno_of(&e)),
+            },
             Node::SwSync => {
                 let comm =
                     std::fs::read_to_string(format!("/proc/{}/comm", n.pid)).unwrap_or_default();
@@ -296,6 +308,30 @@ impl Supervisor {
         })
     }
 
+    /// A snapshot of `<debugfs>/sync/info` (sync_debug): every open
+    /// timeline in order of creation with its pending points, then the
+    /// (always empty) list of fences. A sealed memfd, read from offset 0.
+    fn info_file(&self) -> io::Result<OwnedFd> {
+        use rustix::fs::{MemfdFlags, Mode, SealFlags};
+        let mut text = String::from("objs:\n--------------\n");
+        for t in self.registry.timelines() {
+            text.push_str(&t.timeline.describe());
+        }
+        text.push_str("fences:\n--------------\n");
+        let fd = rustix::fs::memfd_create("info", MemfdFlags::CLOEXEC | MemfdFlags::ALLOW_SEALING)?;
+        rustix::fs::fchmod(&fd, Mode::from_raw_mode(0o444))?;
+        let mut written = 0;
+        while written < text.len() {
+            written += rustix::io::write(&fd, &text.as_bytes()[written..])?;
+        }
+        rustix::fs::seek(&fd, rustix::fs::SeekFrom::Start(0))?;
+        rustix::fs::fcntl_add_seals(
+            &fd,
+            SealFlags::WRITE | SealFlags::GROW | SealFlags::SHRINK | SealFlags::SEAL,
+        )?;
+        Ok(fd)
+    }
+
     fn stat(
         &self,
         n: &Notif,
@@ -314,7 +350,7 @@ impl Supervisor {
         let Some(fd) = self.templates.of(node) else {
             return Some(Answer::Error(ENOENT));
         };
-        if slash && node == Node::SwSync {
+        if slash && matches!(node, Node::SwSync | Node::Info) {
             return Some(Answer::Error(ENOTDIR));
         }
         let bytes = match statx_mask {
@@ -340,7 +376,7 @@ impl Supervisor {
         let Some(fd) = self.templates.of(node) else {
             return Some(Answer::Error(ENOENT));
         };
-        if slash && node == Node::SwSync {
+        if slash && matches!(node, Node::SwSync | Node::Info) {
             return Some(Answer::Error(ENOTDIR));
         }
         let access = rustix::fs::Access::from_bits_retain(mode as u32);

@@ -90,6 +90,7 @@ fn tests() -> Vec<Test> {
             "leaks",
             "cloexec",
             "signals",
+            "info",
         ] {
             let bin = bin.clone();
             let test_name: &'static str =

@@ -434,6 +434,36 @@ static int after_exec(int tl, int f)
 	return 0;
 }
 
+/* <debugfs>/sync/info lists the open timelines and their pending points. */
+static void probe_info(void)
+{
+	int tl = timeline(), a = fence(tl, 3), b = fence(tl, 5), fd;
+	char buf[4096], want[128], comm[32] = "";
+	ssize_t n;
+	struct stat st;
+	FILE *f = fopen("/proc/self/comm", "r");
+
+	if (f) {
+		if (fgets(comm, sizeof(comm), f))
+			comm[strcspn(comm, "\n")] = 0;
+		fclose(f);
+	}
+	CHECK(inc(tl, 1) == 0, "inc");
+	CHECK(stat("/sys/kernel/debug/sync/info", &st) == 0 && st.st_mode == (S_IFREG | 0444), "mode %o", st.st_mode);
+	fd = open("/sys/kernel/debug/sync/info", O_RDONLY);
+	CHECK(fd >= 0, "open info");
+	n = read(fd, buf, sizeof(buf) - 1);
+	buf[n > 0 ? n : 0] = 0;
+	CHECK(strncmp(buf, "objs:\n--------------\n", 21) == 0, "header: %s", buf);
+	snprintf(want, sizeof(want), "%s: 1\n  fence active: 3 / 1\n  fence active: 5 / 1\n\n", comm);
+	CHECK(strstr(buf, want) != NULL, "want %s in %s", want, buf);
+	CHECK(strstr(buf, "fences:\n--------------\n") != NULL, "fences section");
+	close(fd);
+	close(a);
+	close(b);
+	close(tl);
+}
+
 static volatile int alarms;
 static void on_alarm(int sig)
 {
@@ -511,6 +541,8 @@ int main(int argc, char **argv)
 		probe_leaks();
 	else if (!strcmp(what, "cloexec"))
 		probe_cloexec(argv[0]);
+	else if (!strcmp(what, "info"))
+		probe_info();
 	else if (!strcmp(what, "signals"))
 		probe_signals();
 	else if (!strcmp(what, "wait-term"))
