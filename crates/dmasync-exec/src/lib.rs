@@ -101,7 +101,7 @@ pub fn exec(options: &ExecOptions) -> Result<i32, Error> {
     let filter = sys::seccomp::Program::new(sys::filter::program());
     let (mut child, listener) =
         sys::spawn::spawn(cmd, filter).map_err(io_err("starting the program"))?;
-    listener.set_sync_wakeup();
+    let _ = listener.set_sync_wakeup();
 
     let pidfd = rustix::process::pidfd_open(
         rustix::process::Pid::from_child(&child),
@@ -113,23 +113,23 @@ pub fn exec(options: &ExecOptions) -> Result<i32, Error> {
     })?;
     let sup = Arc::new(Supervisor::new(listener, registry, templates));
     let ep = &sup.registry.epoll;
-    let watch = |fd, token| {
-        epoll::add(
-            ep,
-            fd,
-            epoll::EventData::new_u64(token),
-            epoll::EventFlags::IN,
-        )
-        .map_err(|e| Error::Io {
+    let watch = |fd, token, events| {
+        epoll::add(ep, fd, epoll::EventData::new_u64(token), events).map_err(|e| Error::Io {
             what: "epoll_ctl",
             source: e.into(),
         })
     };
-    watch(pidfd.as_fd(), TOKEN_CHILD)?;
-    watch(sup.listener.as_fd(), TOKEN_LISTENER)?;
+    watch(pidfd.as_fd(), TOKEN_CHILD, epoll::EventFlags::IN)?;
+    // Only its POLLHUP (always reported): POLLIN, a pending call, is the
+    // serving thread's business.
+    watch(
+        sup.listener.as_fd(),
+        TOKEN_LISTENER,
+        epoll::EventFlags::empty(),
+    )?;
     // Blocked before the serving thread starts, so that it inherits the mask.
     let signals = sys::signals::forwarding_fd().map_err(io_err("signalfd"))?;
-    watch(signals.as_fd(), TOKEN_SIGNAL)?;
+    watch(signals.as_fd(), TOKEN_SIGNAL, epoll::EventFlags::IN)?;
 
     let server = sup.clone();
     std::thread::Builder::new()

@@ -88,6 +88,66 @@ pub struct Registry {
     /// listener.
     pub(crate) epoll: OwnedFd,
     inotify: OwnedFd,
+    pidfds: Pidfds,
+}
+
+/// Pidfds of the threads that made calls, to fetch their fds with
+/// `pidfd_getfd` (a third of the cost of a `stat` of `/proc/<tid>/fd/<n>`).
+/// A thread that died makes its pidfd fail with ESRCH; its id may be
+/// reused, so the entry is then replaced.
+#[derive(Default)]
+struct Pidfds {
+    map: Mutex<HashMap<u32, Arc<OwnedFd>>>,
+}
+
+/// More cached pidfds than this and the cache is emptied (dead threads).
+const PIDFDS_MAX: usize = 4096;
+
+impl Pidfds {
+    fn open(tid: u32) -> Option<OwnedFd> {
+        use rustix::process::{pidfd_open, Pid, PidfdFlags};
+        let pid = Pid::from_raw(tid as i32)?;
+        // PIDFD_THREAD (6.9+) names a thread; without it only a thread-group
+        // leader can be named.
+        pidfd_open(pid, PidfdFlags::from_bits_retain(libc::O_EXCL as u32))
+            .or_else(|_| pidfd_open(pid, PidfdFlags::empty()))
+            .ok()
+    }
+
+    fn get(&self, tid: u32, fresh: bool) -> Option<Arc<OwnedFd>> {
+        let mut map = self.map.lock();
+        if !fresh {
+            if let Some(p) = map.get(&tid) {
+                return Some(p.clone());
+            }
+        }
+        let p = Arc::new(Self::open(tid)?);
+        if map.len() >= PIDFDS_MAX {
+            map.clear();
+        }
+        map.insert(tid, p.clone());
+        Some(p)
+    }
+
+    /// The identity of `fd` in thread `tid`, or `None` when it is not open.
+    fn key_of(&self, tid: u32, fd: i32) -> Option<Key> {
+        use rustix::process::{pidfd_getfd, PidfdGetfdFlags};
+        for fresh in [false, true] {
+            let Some(pidfd) = self.get(tid, fresh) else {
+                break;
+            };
+            match pidfd_getfd(&*pidfd, fd, PidfdGetfdFlags::empty()) {
+                // Our copy is closed at once; if the caller closed its own
+                // meanwhile, this close is the file's release, as it should be.
+                Ok(f) => return key_of(f.as_fd()).ok(),
+                Err(rustix::io::Errno::BADF) => return None,
+                Err(rustix::io::Errno::SRCH) if !fresh => continue,
+                Err(_) => break,
+            }
+        }
+        let st = rustix::fs::stat(format!("/proc/{tid}/fd/{fd}")).ok()?;
+        Some((st.st_dev, st.st_ino))
+    }
 }
 
 fn write_byte(fd: &OwnedFd) {
@@ -112,6 +172,7 @@ impl Registry {
             maps: Mutex::new(Maps::default()),
             epoll,
             inotify,
+            pidfds: Pidfds::default(),
         })
     }
 
@@ -119,12 +180,8 @@ impl Registry {
     /// not ours or not open.
     pub fn lookup(&self, pid: u32, fd: u64) -> Option<Object> {
         let fd = i32::try_from(fd as i64).ok().filter(|fd| *fd >= 0)?;
-        let st = rustix::fs::stat(format!("/proc/{pid}/fd/{fd}")).ok()?;
-        self.maps
-            .lock()
-            .by_key
-            .get(&(st.st_dev, st.st_ino))
-            .cloned()
+        let key = self.pidfds.key_of(pid, fd)?;
+        self.maps.lock().by_key.get(&key).cloned()
     }
 
     /// The open timelines, in order of creation.

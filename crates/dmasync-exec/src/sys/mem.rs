@@ -59,8 +59,9 @@ pub fn write(pid: u32, addr: u64, data: &[u8]) -> io::Result<()> {
 }
 
 /// Reads a NUL-terminated string of at most `max` bytes (without the NUL)
-/// at `addr`, page by page so that a string ending just before an unmapped
-/// page is read.
+/// at `addr`, in chunks that never cross a page boundary (so that a string
+/// ending just before an unmapped page is read), small at first: most paths
+/// are short.
 ///
 /// # Errors
 /// `EFAULT` for an unreadable string, `ENAMETOOLONG` when no NUL is found
@@ -69,10 +70,13 @@ pub fn read_cstr(pid: u32, addr: u64, max: usize) -> io::Result<Vec<u8>> {
     const PAGE: u64 = 4096;
     let mut out = Vec::new();
     let mut at = addr;
+    let mut want = 256u64;
+    let mut buf = [0u8; PAGE as usize];
     while out.len() <= max {
-        let chunk = (PAGE - at % PAGE) as usize;
-        let mut buf = vec![0u8; chunk];
-        read(pid, at, &mut buf)?;
+        let chunk = (PAGE - at % PAGE).min(want) as usize;
+        want = PAGE;
+        let buf = &mut buf[..chunk];
+        read(pid, at, buf)?;
         if let Some(end) = buf.iter().position(|&b| b == 0) {
             out.extend_from_slice(&buf[..end]);
             return if out.len() > max {
@@ -81,7 +85,7 @@ pub fn read_cstr(pid: u32, addr: u64, max: usize) -> io::Result<Vec<u8>> {
                 Ok(out)
             };
         }
-        out.extend_from_slice(&buf);
+        out.extend_from_slice(buf);
         at += chunk as u64;
     }
     Err(io::Error::from_raw_os_error(libc::ENAMETOOLONG))
