@@ -4,7 +4,7 @@
 //! the kernel concept it implements:
 //!
 //! * [`fence`]: `dma_fence` and its containers (array, chain, unwrap, merge),
-//!   the stub fence and the software timeline ([`sw_sync`]).
+//!   the stub fence and the software timeline ([`sw_sync`](fence::sw_sync)).
 //!
 //! Names follow the kernel's (`dma_fence_add_callback` is
 //! [`Fence::add_callback`](fence::Fence::add_callback)); every kernel name is a
