@@ -49,6 +49,9 @@ pub mod sw_sync;
 pub mod unwrap;
 mod wait;
 
+#[cfg(all(test, loom))]
+mod tests;
+
 pub use context::context_alloc;
 pub use stub::{allocate_private_stub, get_stub, is_stub};
 pub use wait::{wait_any_timeout, Interrupt};
