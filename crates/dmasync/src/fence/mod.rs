@@ -12,7 +12,7 @@
 //!
 //! What makes a fence signal is its *source*, a [`FenceOps`] implementation
 //! (the kernel's `struct dma_fence_ops`): software timelines
-//! ([`crate::fence::sw_sync`]), containers ([`array`], [`chain`]), or the
+//! ([`crate::fence::sw_sync`]), containers ([`array`](mod@array), [`chain`]), or the
 //! user's own engines. The source is asked, lazily and at most once, to
 //! enable signalling when somebody first needs a notification.
 //!
