@@ -30,7 +30,12 @@ pub fn run(points: u32, out: &mut dyn Write) -> Result<(), Box<dyn std::error::E
     let points = points.max(1);
     let gpu = Timeline::new("gpu");
     let display = Timeline::new("display");
-    writeln!(out, "timelines: gpu (context {}), display (context {})", gpu.context(), display.context())?;
+    writeln!(
+        out,
+        "timelines: gpu (context {}), display (context {})",
+        gpu.context(),
+        display.context()
+    )?;
 
     for point in 1..=points {
         let render = gpu.create_fence(point);
@@ -79,7 +84,10 @@ mod tests {
         let mut out = Vec::new();
         super::run(3, &mut out).unwrap();
         let text = String::from_utf8(out).unwrap();
-        assert!(text.contains("ok: 3 points signalled on 2 timelines"), "{text}");
+        assert!(
+            text.contains("ok: 3 points signalled on 2 timelines"),
+            "{text}"
+        );
         assert_eq!(text.matches("waiter woke").count(), 3);
         assert!(text.contains("status -2"));
     }

@@ -11,7 +11,11 @@ use clap::{Parser, Subcommand};
 mod demo;
 
 #[derive(Parser)]
-#[command(name = "dmasync", version, about = "The Linux dma-buf implicit-synchronisation subsystem in user space")]
+#[command(
+    name = "dmasync",
+    version,
+    about = "The Linux dma-buf implicit-synchronisation subsystem in user space"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

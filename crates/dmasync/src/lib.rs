@@ -15,8 +15,8 @@
 
 pub mod error;
 pub mod fence;
-pub mod sync_file;
 mod sync;
+pub mod sync_file;
 pub mod uapi;
 
 pub use error::Error;

@@ -69,7 +69,11 @@ fn test_fence_one_timeline_wait() {
 #[test]
 fn test_fence_one_timeline_merge() {
     let timeline = Timeline::new("merge");
-    let (a, b, c) = (create(&timeline, 1), create(&timeline, 2), create(&timeline, 3));
+    let (a, b, c) = (
+        create(&timeline, 1),
+        create(&timeline, 2),
+        create(&timeline, 3),
+    );
     let d = b.merge(&a, b"mergeFence");
     let d = c.merge(&d, b"mergeFence");
     for f in [&a, &b, &c, &d] {
@@ -162,7 +166,8 @@ fn test_consumer_stress_multi_producer_single_consumer() {
     let counter = Arc::new(Mutex::new(0u32));
     let threads: Vec<_> = (0..PRODUCERS)
         .map(|id| {
-            let (consumer, producers, counter) = (consumer.clone(), producers.clone(), counter.clone());
+            let (consumer, producers, counter) =
+                (consumer.clone(), producers.clone(), counter.clone());
             thread::spawn(move || {
                 for i in 0..ITERATIONS {
                     let fence = create(&consumer, i);

@@ -53,7 +53,9 @@ mod wait;
 mod tests;
 
 pub use context::context_alloc;
+pub use merge::{dedup_array, unwrap_merge};
 pub use stub::{allocate_private_stub, get_stub, is_stub};
+pub use unwrap::{is_container, unwrap, Unwrap};
 pub use wait::{wait_any_timeout, Interrupt};
 
 use std::any::Any;
@@ -577,12 +579,13 @@ impl Drop for FenceInner {
                 driver: self.ops.driver_name().to_owned(),
                 timeline: self.ops.timeline_name().to_owned(),
             });
-            let stand_in =
-                Fence::with_state(ops, self.context, self.seqno, state & SEQNO64 | ENABLE_SIGNAL);
-            stand_in
-                .0
-                .error
-                .store(-errno::EDEADLK, Ordering::Release);
+            let stand_in = Fence::with_state(
+                ops,
+                self.context,
+                self.seqno,
+                state & SEQNO64 | ENABLE_SIGNAL,
+            );
+            stand_in.0.error.store(-errno::EDEADLK, Ordering::Release);
             let _ = stand_in.signal();
             for (_, cb) in pending {
                 cb(&stand_in);
