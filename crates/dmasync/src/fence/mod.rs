@@ -52,6 +52,11 @@ mod wait;
 #[cfg(all(test, loom))]
 mod tests;
 
+pub use array::{array_create, is_array, to_array, FenceArray};
+pub use chain::{
+    chain_contained, chain_create, chain_iter, chain_walk, find_seqno, is_chain, to_chain,
+    FenceChain,
+};
 pub use context::context_alloc;
 pub use merge::{dedup_array, unwrap_merge};
 pub use stub::{allocate_private_stub, get_stub, is_stub};
