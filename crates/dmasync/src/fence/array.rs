@@ -71,6 +71,9 @@ pub struct FenceArray {
 impl FenceArray {
     /// The members, in the order given at creation. The array keeps its
     /// references until it is freed; callers clone what they keep.
+    #[doc(alias = "dma_fence_array_for_each")]
+    #[doc(alias = "dma_fence_array_first")]
+    #[doc(alias = "dma_fence_array_next")]
     pub fn fences(&self) -> &[Fence] {
         &self.fences
     }
