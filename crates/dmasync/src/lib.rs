@@ -5,6 +5,8 @@
 //!
 //! * [`fence`]: `dma_fence` and its containers (array, chain, unwrap, merge),
 //!   the stub fence and the software timeline ([`sw_sync`]).
+//! * [`resv`]: `dma_resv`, the reservation object: fences with usages,
+//!   wound/wait locking and lock-free readers.
 //!
 //! Names follow the kernel's (`dma_fence_add_callback` is
 //! [`Fence::add_callback`](fence::Fence::add_callback)); every kernel name is a
@@ -14,7 +16,9 @@
 
 pub mod error;
 pub mod fence;
+pub mod resv;
 mod sync;
 
 pub use error::Error;
 pub use fence::{Fence, FenceOps};
+pub use resv::{Resv, Usage};

@@ -401,10 +401,33 @@ impl Fence {
     /// [`Error::AlreadySignaled`] (the kernel's `-ENOENT`) when the fence has
     /// signalled; the callback is then dropped without being called.
     #[doc(alias = "dma_fence_add_callback")]
-    pub fn add_callback(&self, callback: impl FnOnce(&Fence) + Send + 'static) -> Result<CallbackId> {
+    pub fn add_callback(
+        &self,
+        callback: impl FnOnce(&Fence) + Send + 'static,
+    ) -> Result<CallbackId> {
         if self.enable_signaling_inner() {
             return Err(Error::AlreadySignaled);
         }
+        let mut cbs = self.0.callbacks.lock();
+        if self.test_signaled_flag() {
+            return Err(Error::AlreadySignaled);
+        }
+        let id = cbs.next_id;
+        cbs.next_id = cbs.next_id.wrapping_add(1);
+        cbs.list.push((id, Box::new(callback)));
+        Ok(CallbackId(id))
+    }
+
+    /// Queues `callback` like [`Fence::add_callback`] but without enabling
+    /// signalling: an observer that must not change the fence's state (the
+    /// reservation object's index of signalled entries).
+    ///
+    /// # Errors
+    /// [`Error::AlreadySignaled`] when the fence has signalled.
+    pub(crate) fn add_callback_passive(
+        &self,
+        callback: impl FnOnce(&Fence) + Send + 'static,
+    ) -> Result<CallbackId> {
         let mut cbs = self.0.callbacks.lock();
         if self.test_signaled_flag() {
             return Err(Error::AlreadySignaled);

@@ -25,11 +25,14 @@ use crate::sync::{deadline_after, AtomicBool, Mutex, Ordering, Parker};
 #[derive(Clone, Default)]
 pub struct Interrupt(Arc<InterruptInner>);
 
+/// The next registration id, and the registered parkers with their ids.
+type Registrations = (u64, Vec<(u64, Arc<Parker>)>);
+
 #[derive(Default)]
 struct InterruptInner {
     raised: AtomicBool,
     /// The parkers of the waits in progress, each with a registration id.
-    waiters: Mutex<(u64, Vec<(u64, Arc<Parker>)>)>,
+    waiters: Mutex<Registrations>,
 }
 
 impl Interrupt {
@@ -56,7 +59,7 @@ impl Interrupt {
         self.0.raised.load(Ordering::SeqCst)
     }
 
-    fn register(&self, parker: &Arc<Parker>) -> u64 {
+    pub(crate) fn register(&self, parker: &Arc<Parker>) -> u64 {
         let mut w = self.0.waiters.lock();
         let id = w.0;
         w.0 += 1;
@@ -64,7 +67,7 @@ impl Interrupt {
         id
     }
 
-    fn unregister(&self, id: u64) {
+    pub(crate) fn unregister(&self, id: u64) {
         self.0.waiters.lock().1.retain(|(i, _)| *i != id);
     }
 }
