@@ -141,13 +141,15 @@ impl List {
 #[derive(Default)]
 struct Tracker {
     dirty: AtomicBool,
-    tokens: Mutex<Vec<u64>>,
+    /// `(slot, token)` of each fence that signalled.
+    tokens: Mutex<Vec<(u32, u64)>>,
 }
 
 /// One slot as the writer sees it.
 struct Slot {
     entry: Arc<Entry>,
-    /// Identifies this registration in [`Tracker`] reports.
+    /// Identifies this registration in [`Tracker`] reports; a report
+    /// whose token is not the slot's current one is stale.
     token: u64,
     /// The callback reporting the fence's signal; `None` if it had
     /// signalled when stored.
@@ -164,8 +166,6 @@ struct Writer {
     max: usize,
     /// Context -> its slots, ascending.
     by_context: HashMap<u64, Vec<u32>>,
-    /// Registration token -> slot.
-    token_slot: HashMap<u64, u32>,
     /// Slots whose fence is known to have signalled.
     signalled: BTreeSet<u32>,
     next_token: u64,
@@ -180,7 +180,6 @@ impl Writer {
             slots: Vec::new(),
             max: 0,
             by_context: HashMap::new(),
-            token_slot: HashMap::new(),
             signalled: BTreeSet::new(),
             next_token: 0,
             tracker: Arc::new(Tracker::default()),
@@ -194,21 +193,22 @@ impl Writer {
             return;
         }
         let tokens = std::mem::take(&mut *self.tracker.tokens.lock());
-        for t in tokens {
-            if let Some(&s) = self.token_slot.get(&t) {
+        for (s, t) in tokens {
+            if self.slots.get(s as usize).is_some_and(|x| x.token == t) {
                 self.signalled.insert(s);
             }
         }
     }
 
     /// Creates the writer's record for `entry` stored in slot `index`,
-    /// queueing the signal-report callback and indexing the slot.
-    fn register(&mut self, index: u32, entry: Arc<Entry>) -> Slot {
+    /// queueing the signal-report callback and, with `index_context`,
+    /// adding the slot to its context's list.
+    fn register(&mut self, index: u32, entry: Arc<Entry>, index_context: bool) -> Slot {
         let token = self.next_token;
         self.next_token += 1;
         let tracker = self.tracker.clone();
         let report = move |_: &Fence| {
-            tracker.tokens.lock().push(token);
+            tracker.tokens.lock().push((index, token));
             tracker.dirty.store(true, Ordering::Release);
         };
         let cb = match entry.fence.add_callback_passive(report) {
@@ -218,25 +218,28 @@ impl Writer {
                 None
             }
         };
-        self.token_slot.insert(token, index);
-        let ctx = self.by_context.entry(entry.fence.context()).or_default();
-        if let Err(pos) = ctx.binary_search(&index) {
-            ctx.insert(pos, index);
+        if index_context {
+            let ctx = self.by_context.entry(entry.fence.context()).or_default();
+            if let Err(pos) = ctx.binary_search(&index) {
+                ctx.insert(pos, index);
+            }
         }
         Slot { entry, token, cb }
     }
 
     /// Undoes [`Writer::register`] for slot `index`.
-    fn unregister(&mut self, index: u32) {
-        let (token, cb, fence) = {
+    fn unregister(&mut self, index: u32, index_context: bool) {
+        let (cb, fence) = {
             let s = &self.slots[index as usize];
-            (s.token, s.cb, s.entry.fence.clone())
+            (s.cb, s.entry.fence.clone())
         };
         if let Some(id) = cb {
             fence.remove_callback(id);
         }
-        self.token_slot.remove(&token);
         self.signalled.remove(&index);
+        if !index_context {
+            return;
+        }
         let ctx = fence.context();
         if let Some(v) = self.by_context.get_mut(&ctx) {
             v.retain(|&s| s != index);
@@ -256,7 +259,6 @@ impl Writer {
         }
         self.slots.clear();
         self.by_context.clear();
-        self.token_slot.clear();
         self.signalled.clear();
         self.drain();
         self.tracker.tokens.lock().clear();
@@ -279,9 +281,10 @@ impl Writer {
 
     /// Stores `entry` in slot `index` in place, publishing it.
     fn overwrite(&mut self, index: u32, entry: Arc<Entry>) {
-        self.unregister(index);
+        let moves = self.slots[index as usize].entry.fence.context() != entry.fence.context();
+        self.unregister(index, moves);
         self.list.slots[index as usize].store(Some(entry.clone()));
-        let slot = self.register(index, entry);
+        let slot = self.register(index, entry, moves);
         let old = std::mem::replace(&mut self.slots[index as usize], slot);
         // The old fence's reference goes here, after publication.
         drop(old);
@@ -292,7 +295,7 @@ impl Writer {
         let index = self.slots.len();
         self.list.slots[index].store(Some(entry.clone()));
         self.list.num.store(index as u32 + 1, Ordering::Release);
-        let slot = self.register(index as u32, entry);
+        let slot = self.register(index as u32, entry, true);
         self.slots.push(slot);
     }
 
@@ -331,7 +334,7 @@ impl Writer {
         self.list = list.clone();
         self.max = max;
         for (i, e) in entries.into_iter().enumerate() {
-            let slot = self.register(i as u32, e);
+            let slot = self.register(i as u32, e, true);
             self.slots.push(slot);
         }
         cell.store(list);
