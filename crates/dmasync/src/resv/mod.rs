@@ -37,7 +37,7 @@
 //! The fences live in a *published list*, `List`: a fixed array of slots,
 //! each an atomically replaceable `Option<Arc<Entry>>` (fence and usage),
 //! and a count `num`. The list itself is reached through an atomically
-//! replaceable `Arc<List>` ([`cell`] uses arc-swap). This is the kernel's
+//! replaceable `Arc<List>` (`cell.rs` uses arc-swap). This is the kernel's
 //! `dma_resv_list` with `rcu_assign_pointer` on every store:
 //!
 //! * **in-place overwrite** (add_fence replacing an entry, replace_fences)

@@ -31,7 +31,7 @@
 //!
 //! `state` (a short-held mutex) holds the owner, if any, and the queue of
 //! waiters, each with its context's stamp, whether that context held locks
-//! when it queued, and a [`Parker`] to wake it. Unlocking clears the owner
+//! when it queued, and a parker to wake it. Unlocking clears the owner
 //! and wakes every waiter; each re-checks the rules above, so a newly
 //! arrived older owner or older waiter is always noticed. The protected
 //! value lives in a second mutex that only the owner ever takes.
