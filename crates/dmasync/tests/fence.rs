@@ -661,6 +661,28 @@ fn drop_last_reference_with_callbacks_signals_edeadlk() {
     assert_eq!(ops.releases.load(Ordering::SeqCst), 1);
 }
 
+/// Two last references dropped at the same moment on two threads: the
+/// callback still runs exactly once, with -EDEADLK.
+#[test]
+fn concurrent_drop_of_last_references_still_signals_edeadlk() {
+    for _ in 0..2000 {
+        let (_, f) = mock_fence();
+        let runs = Arc::new(AtomicUsize::new(0));
+        let r = runs.clone();
+        let _id = f
+            .add_callback(move |f| {
+                assert_eq!(f.status(), -errno::EDEADLK);
+                r.fetch_add(1, Ordering::SeqCst);
+            })
+            .unwrap();
+        let other = f.clone();
+        let t = std::thread::spawn(move || drop(other));
+        drop(f);
+        t.join().unwrap();
+        assert_eq!(runs.load(Ordering::SeqCst), 1);
+    }
+}
+
 #[test]
 fn drop_last_reference_without_callbacks_just_releases() {
     let (ops, f) = mock_fence();

@@ -71,6 +71,9 @@ pub struct FenceArray {
 impl FenceArray {
     /// The members, in the order given at creation. The array keeps its
     /// references until it is freed; callers clone what they keep.
+    #[doc(alias = "dma_fence_array_for_each")]
+    #[doc(alias = "dma_fence_array_first")]
+    #[doc(alias = "dma_fence_array_next")]
     pub fn fences(&self) -> &[Fence] {
         &self.fences
     }
@@ -244,4 +247,92 @@ pub fn to_array(f: &Fence) -> Option<&FenceArray> {
 #[doc(alias = "dma_fence_is_array")]
 pub fn is_array(f: &Fence) -> bool {
     to_array(f).is_some()
+}
+
+/// Loom models (`RUSTFLAGS="--cfg loom"`): members signalling concurrently
+/// complete the array once, with one of their errors; enabling races with
+/// members signalling; the peek races with the callbacks.
+#[cfg(all(test, loom))]
+mod loom_models {
+    use ::loom::sync::atomic::AtomicUsize;
+
+    use super::*;
+
+    struct Mock;
+
+    impl FenceOps for Mock {
+        fn driver_name(&self) -> &str {
+            "mock"
+        }
+        fn timeline_name(&self) -> &str {
+            "mock"
+        }
+    }
+
+    fn mock(context: u64) -> Fence {
+        Fence::new(Arc::new(Mock), context, 1)
+    }
+
+    fn counter(f: &Fence) -> Option<::loom::sync::Arc<AtomicUsize>> {
+        let n = ::loom::sync::Arc::new(AtomicUsize::new(0));
+        let c = n.clone();
+        f.add_callback(move |_| {
+            c.fetch_add(1, Ordering::SeqCst);
+        })
+        .ok()
+        .map(|_| n)
+    }
+
+    #[test]
+    fn loom_array_members_signal_concurrently() {
+        ::loom::model(|| {
+            let (a, b) = (mock(1), mock(2));
+            let arr = new_array(vec![a.clone(), b.clone()], 3, 1, false);
+            let hits = counter(&arr).expect("pending");
+            let t = ::loom::thread::spawn(move || {
+                a.set_error(-1).unwrap();
+                a.signal().unwrap();
+            });
+            b.set_error(-2).unwrap();
+            b.signal().unwrap();
+            t.join().unwrap();
+            assert_eq!(hits.load(Ordering::SeqCst), 1);
+            assert!(matches!(arr.status(), -1 | -2));
+        });
+    }
+
+    #[test]
+    fn loom_array_enable_races_member_signal() {
+        ::loom::model(|| {
+            let (a, b) = (mock(1), mock(2));
+            let arr = new_array(vec![a.clone(), b.clone()], 3, 1, false);
+            let t = ::loom::thread::spawn(move || {
+                a.set_error(-4).unwrap();
+                a.signal().unwrap();
+            });
+            let hits = counter(&arr).expect("b is pending");
+            b.signal().unwrap();
+            t.join().unwrap();
+            assert_eq!(hits.load(Ordering::SeqCst), 1);
+            assert_eq!(arr.status(), -4);
+        });
+    }
+
+    #[test]
+    fn loom_array_peek_races_callbacks() {
+        ::loom::model(|| {
+            let a = mock(1);
+            let arr = new_array(vec![a.clone()], 3, 1, true);
+            let peeker = arr.clone();
+            let t = ::loom::thread::spawn(move || peeker.is_signaled());
+            let hits = counter(&arr);
+            a.signal().unwrap();
+            t.join().unwrap();
+            assert!(arr.test_signaled_flag());
+            if let Some(h) = hits {
+                assert_eq!(h.load(Ordering::SeqCst), 1);
+            }
+            assert_eq!(arr.status(), 1);
+        });
+    }
 }

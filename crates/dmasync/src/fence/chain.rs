@@ -48,7 +48,7 @@
 //!
 //! # Locking and lifetime
 //!
-//! `prev` is a [`crate::sync::Mutex`]`<Option<Fence>>` (chosen over
+//! `prev` is a `crate::sync::Mutex<Option<Fence>>` (chosen over
 //! `ArcSwapOption` so that the loom build models it). It is held only to
 //! clone, compare or exchange the reference, never while calling into a
 //! fence: references taken out of it are dropped after the lock is released,
@@ -335,4 +335,97 @@ pub fn find_seqno(head: &Fence, seqno: u64) -> Result<Option<Fence>> {
         // one up; stop there rather than read a prev_seqno it does not have.
         f.context() != head.context() || to_chain(f).map_or(true, |c| c.prev_seqno < seqno)
     }))
+}
+
+/// Loom models (`RUSTFLAGS="--cfg loom"`): two walkers collecting the same
+/// links, a walk racing a signal, and enabling racing the contained fences.
+#[cfg(all(test, loom))]
+mod loom_models {
+    use ::loom::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+
+    struct Mock;
+
+    impl FenceOps for Mock {
+        fn driver_name(&self) -> &str {
+            "mock"
+        }
+        fn timeline_name(&self) -> &str {
+            "mock"
+        }
+    }
+
+    /// Three points: their contained fences and nodes, oldest first.
+    fn timeline() -> (Vec<Fence>, Vec<Fence>) {
+        let fences: Vec<Fence> = (0..3)
+            .map(|i| Fence::new(Arc::new(Mock), 100 + i, 1))
+            .collect();
+        let mut nodes: Vec<Fence> = Vec::new();
+        for (i, f) in fences.iter().enumerate() {
+            nodes.push(chain_create(nodes.last().cloned(), f.clone(), i as u64 + 1));
+        }
+        (fences, nodes)
+    }
+
+    #[test]
+    fn loom_chain_two_walkers_collect() {
+        ::loom::model(|| {
+            let (fences, nodes) = timeline();
+            fences[1].signal().unwrap();
+            let tail = nodes[2].clone();
+            let t = ::loom::thread::spawn(move || chain_walk(tail));
+            let mine = chain_walk(nodes[2].clone());
+            let theirs = t.join().unwrap();
+            assert!(mine.is_some_and(|f| f.ptr_eq(&nodes[0])));
+            assert!(theirs.is_some_and(|f| f.ptr_eq(&nodes[0])));
+            let prev = to_chain(&nodes[2]).unwrap().prev();
+            assert!(prev.is_some_and(|p| p.ptr_eq(&nodes[0])));
+        });
+    }
+
+    #[test]
+    fn loom_chain_find_races_signal() {
+        ::loom::model(|| {
+            let (fences, nodes) = timeline();
+            let f1 = fences[1].clone();
+            let tail = nodes[2].clone();
+            // The signalling thread also collects, so that the two threads
+            // meet on the links' locks as well as on the fence's state.
+            let t = ::loom::thread::spawn(move || {
+                f1.signal().unwrap();
+                chain_walk(tail)
+            });
+            let found = find_seqno(&nodes[2], 2).unwrap().expect("point 1 pending");
+            assert!(found.ptr_eq(&nodes[1]) || found.ptr_eq(&nodes[0]));
+            let walked = t.join().unwrap();
+            assert!(walked.is_some_and(|f| f.ptr_eq(&nodes[0])));
+            let next = chain_walk(nodes[2].clone());
+            assert!(next.is_some_and(|f| f.ptr_eq(&nodes[0])));
+        });
+    }
+
+    #[test]
+    fn loom_chain_enable_races_signals() {
+        ::loom::model(|| {
+            let (fences, nodes) = timeline();
+            fences[2].signal().unwrap();
+            let (f0, f1) = (fences[0].clone(), fences[1].clone());
+            let t = ::loom::thread::spawn(move || {
+                f1.signal().unwrap();
+                f0.signal().unwrap();
+            });
+            let hits = ::loom::sync::Arc::new(AtomicUsize::new(0));
+            let h = hits.clone();
+            let queued = nodes[2]
+                .add_callback(move |_| {
+                    h.fetch_add(1, Ordering::SeqCst);
+                })
+                .is_ok();
+            t.join().unwrap();
+            assert!(nodes[2].test_signaled_flag());
+            assert_eq!(hits.load(Ordering::SeqCst), usize::from(queued));
+            assert_eq!(nodes[2].status(), 1);
+        });
+    }
 }

@@ -49,6 +49,9 @@ pub mod sw_sync;
 pub mod unwrap;
 mod wait;
 
+#[cfg(all(test, loom))]
+mod tests;
+
 pub use array::{array_create, is_array, to_array, FenceArray};
 pub use chain::{
     chain_contained, chain_create, chain_iter, chain_walk, find_seqno, is_chain, to_chain,
@@ -425,6 +428,26 @@ impl Fence {
         Ok(CallbackId(id))
     }
 
+    /// Queues `callback` like [`Fence::add_callback`] but without enabling
+    /// signalling: an observer that must not change the fence's state (the
+    /// reservation object's index of signalled entries).
+    ///
+    /// # Errors
+    /// [`Error::AlreadySignaled`] when the fence has signalled.
+    pub(crate) fn add_callback_passive(
+        &self,
+        callback: impl FnOnce(&Fence) + Send + 'static,
+    ) -> Result<CallbackId> {
+        let mut cbs = self.0.callbacks.lock();
+        if self.test_signaled_flag() {
+            return Err(Error::AlreadySignaled);
+        }
+        let id = cbs.next_id;
+        cbs.next_id = cbs.next_id.wrapping_add(1);
+        cbs.list.push((id, Box::new(callback)));
+        Ok(CallbackId(id))
+    }
+
     /// Removes a queued callback. Returns `true` if it was still queued (it
     /// will never run), `false` if it has run or is running on the
     /// signalling thread.
@@ -552,23 +575,47 @@ impl fmt::Debug for Fence {
     }
 }
 
-impl Drop for Fence {
-    /// The last reference to a pending fence with queued callbacks: like the
-    /// kernel, store `-EDEADLK` and signal it so that its dependants do not
-    /// hang for ever.
-    fn drop(&mut self) {
-        if Arc::strong_count(&self.0) == 1
-            && !self.test_signaled_flag()
-            && !self.0.callbacks.lock().list.is_empty()
-        {
-            let _ = self.set_error(-errno::EDEADLK);
-            let _ = self.signal();
-        }
+/// The stand-in passed to the callbacks of a fence released while pending:
+/// it keeps the released fence's names, context and seqno.
+struct Released {
+    driver: String,
+    timeline: String,
+}
+
+impl FenceOps for Released {
+    fn driver_name(&self) -> &str {
+        &self.driver
+    }
+    fn timeline_name(&self) -> &str {
+        &self.timeline
     }
 }
 
 impl Drop for FenceInner {
+    /// The last reference to a pending fence with queued callbacks is gone:
+    /// like the kernel, signal it with `-EDEADLK` so that its dependants do
+    /// not hang for ever. The callbacks see a signalled stand-in with the
+    /// same names, context and seqno, since the fence itself is being freed.
     fn drop(&mut self) {
+        let pending = std::mem::take(&mut self.callbacks.lock().list);
+        let state = self.state.word().load(Ordering::Acquire);
+        if !pending.is_empty() && state & SIGNALED == 0 {
+            let ops = Arc::new(Released {
+                driver: self.ops.driver_name().to_owned(),
+                timeline: self.ops.timeline_name().to_owned(),
+            });
+            let stand_in = Fence::with_state(
+                ops,
+                self.context,
+                self.seqno,
+                state & SEQNO64 | ENABLE_SIGNAL,
+            );
+            stand_in.0.error.store(-errno::EDEADLK, Ordering::Release);
+            let _ = stand_in.signal();
+            for (_, cb) in pending {
+                cb(&stand_in);
+            }
+        }
         self.ops.release(self.context, self.seqno);
     }
 }

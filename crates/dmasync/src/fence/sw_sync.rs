@@ -50,7 +50,7 @@
 //!
 //! # Locking
 //!
-//! One [`crate::sync::Mutex`] per timeline protects the value and the pending
+//! One `crate::sync::Mutex` per timeline protects the value and the pending
 //! set (the kernel's `obj->lock`, which is also the lock of every point).
 //! Nothing calls into a fence while holding it: fences are signalled, their
 //! status read and their last reference dropped only after it is released.
@@ -181,17 +181,19 @@ impl Timeline {
         }
     }
 
-    /// The timeline's fence context.
+    /// The timeline's fence context. Immutable; lock-free.
     pub fn context(&self) -> u64 {
         self.shared.context
     }
 
     /// The timeline's name, also the timeline name of its points.
+    /// Immutable; lock-free; it lives as long as the timeline or any point.
     pub fn name(&self) -> &str {
         &self.shared.name
     }
 
-    /// The current value of the counter.
+    /// The current value of the counter. Lock-free: a concurrent
+    /// [`Timeline::inc`] may or may not be seen.
     pub fn value(&self) -> u32 {
         self.shared.value.load(Ordering::Acquire)
     }
@@ -205,7 +207,10 @@ impl Timeline {
     /// if a pending point with the same value exists, that very fence is
     /// returned; else a new pending point is queued.
     ///
-    /// Takes the timeline's lock; may allocate.
+    /// # Locking
+    /// Takes the timeline's lock; allocates. A born-signalled point is
+    /// signalled after the lock is released, and points released by their
+    /// owners are dropped then.
     #[doc(alias = "sync_pt_create")]
     #[doc(alias = "SW_SYNC_IOC_CREATE_FENCE")]
     pub fn create_fence(&self, value: u32) -> Fence {
@@ -262,8 +267,13 @@ impl Timeline {
     /// Applied in steps of at most `i32::MAX` (so an increment above
     /// `INT_MAX` passes no point unseen). After each step the points it
     /// passed leave the pending set and are signalled, oldest first, on this
-    /// thread, after the lock is released. An increment of 0 changes
-    /// nothing.
+    /// thread. An increment of 0 changes nothing.
+    ///
+    /// # Locking
+    /// Takes the timeline's lock once per step and signals after releasing
+    /// it, so callbacks run on this thread with no timeline lock held and may
+    /// use the timeline. Two concurrent calls may signal their points in
+    /// either order; each call returns only after signalling its own.
     #[doc(alias = "sync_timeline_signal")]
     #[doc(alias = "SW_SYNC_IOC_INC")]
     pub fn inc(&self, by: u32) {
@@ -300,6 +310,9 @@ impl Timeline {
 
     /// How many points are pending (not released; see the module
     /// documentation).
+    ///
+    /// # Locking
+    /// Takes the timeline's lock; O(pending).
     pub fn pending(&self) -> usize {
         let st = self.shared.state.lock();
         st.pending.iter().filter(|f| !released(f)).count()
@@ -313,7 +326,9 @@ impl Timeline {
     /// whole file is `"objs:\n--------------\n"`, every timeline's
     /// description, then `"fences:\n--------------\n"`.
     ///
-    /// Takes a snapshot under the lock; the points are read after it.
+    /// # Locking
+    /// Takes a snapshot of the value and the points under the timeline's
+    /// lock, and reads the points' status after releasing it.
     #[doc(alias = "sync_print_obj")]
     pub fn describe(&self) -> String {
         let (value, points) = {
