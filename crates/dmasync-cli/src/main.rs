@@ -35,7 +35,8 @@ enum Command {
     /// Run a program, and everything it starts, on the virtual devices
     /// (/sys/kernel/debug/sync/sw_sync and sync files so far).
     Exec {
-        /// Join a running session instead of starting one (not supported yet).
+        /// Serve the program in this session: the first exec of a session
+        /// serves it, later ones hand their program to it (shared objects).
         #[arg(long)]
         session: Option<String>,
         /// The program and its arguments, after `--`.

@@ -9,8 +9,9 @@
 //! the kernel itself does dup, fork, close-on-exec, SCM_RIGHTS, poll and
 //! close; see DESIGN.md beside this crate for the reasons.
 //!
-//! Served so far: the sw_sync device (`/sys/kernel/debug/sync/sw_sync`) and
-//! sync files.
+//! Served so far: the sw_sync device (`/sys/kernel/debug/sync/sw_sync`),
+//! `/sys/kernel/debug/sync/info` and sync files. Programs started
+//! separately can share one supervisor through a named session.
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -29,7 +30,8 @@ use std::sync::Arc;
 use rustix::event::epoll;
 
 use objects::{
-    Registry, TOKEN_CHILD, TOKEN_INOTIFY, TOKEN_LISTENER, TOKEN_SIGNAL, TOKEN_WRITE_END,
+    Registry, TOKEN_CHILD, TOKEN_INOTIFY, TOKEN_LISTENER, TOKEN_SESSION, TOKEN_SIGNAL,
+    TOKEN_WRITE_END,
 };
 use supervisor::{Supervisor, Templates};
 
@@ -40,9 +42,6 @@ pub enum Error {
     /// No program was given.
     #[error("no program to run")]
     NoProgram,
-    /// The requested feature does not exist yet.
-    #[error("{0} is not supported yet")]
-    Unsupported(&'static str),
     /// Starting the program or the supervisor failed.
     #[error("{what}: {source}")]
     Io {
@@ -67,7 +66,10 @@ pub fn served_ioctls() -> impl Iterator<Item = (&'static str, u32)> {
 pub struct ExecOptions {
     /// The program and its arguments; the program is searched in `PATH`.
     pub argv: Vec<OsString>,
-    /// The name of a running session to join (not supported yet).
+    /// A session to serve the program in: the first `exec` of a session
+    /// serves it, later ones (in other processes) hand their program to that
+    /// supervisor, so that all share one model (a sync file made by one
+    /// program is known to the others).
     pub session: Option<String>,
 }
 
@@ -75,121 +77,257 @@ pub struct ExecOptions {
 /// returns its exit code (128 + the signal number if a signal killed it).
 ///
 /// Returns when the program has exited and no process it started is left
-/// (orphans are reparented to, and reaped by, the calling process).
+/// (orphans are reparented to, and reaped by, the calling process); the
+/// supervisor of a session also waits for the programs that joined it.
 /// SIGTERM, SIGINT, SIGHUP and SIGQUIT sent to the calling process are
-/// passed on to the program (blocked in the calling thread). Meant
-/// to be the last thing a process does: the thread that serves the
-/// program's calls is left blocked when this returns.
+/// passed on to the program (they stay blocked in the calling thread), and
+/// the calling process becomes a child subreaper: meant to be the last thing
+/// a process does.
 ///
 /// # Errors
-/// [`Error::NoProgram`] for an empty `argv`, [`Error::Unsupported`] for a
-/// session, [`Error::Io`] when the program cannot be started (not found,
-/// seccomp refused) or the supervisor cannot be set up.
+/// [`Error::NoProgram`] for an empty `argv`; [`Error::Io`] when the program
+/// cannot be started (not found, seccomp refused), the session cannot be
+/// reached or the supervisor cannot be set up.
 pub fn exec(options: &ExecOptions) -> Result<i32, Error> {
-    if options.session.is_some() {
-        return Err(Error::Unsupported("joining a session"));
-    }
     let (program, args) = options.argv.split_first().ok_or(Error::NoProgram)?;
     sys::seccomp::check_sizes().map_err(io_err("seccomp user notification is not available"))?;
     sys::files::ignore_sigpipe();
     sys::spawn::become_subreaper().map_err(io_err("prctl(PR_SET_CHILD_SUBREAPER)"))?;
-    let registry = Registry::new().map_err(io_err("setting up the registry"))?;
-    let templates = Templates::new().map_err(io_err("setting up the virtual paths"))?;
+    let endpoint = match &options.session {
+        Some(name) => Some(sys::session::open(name).map_err(io_err("opening the session"))?),
+        None => None,
+    };
 
     let mut cmd = Command::new(program);
     cmd.args(args);
     let filter = sys::seccomp::Program::new(sys::filter::program());
-    let (mut child, listener) =
+    let (child, listener) =
         sys::spawn::spawn(cmd, filter).map_err(io_err("starting the program"))?;
     let _ = listener.set_sync_wakeup();
+    // Blocked before any thread starts, so that every thread inherits the mask.
+    let signals = sys::signals::forwarding_fd().map_err(io_err("signalfd"))?;
+    let listener = Arc::new(listener);
 
-    let pidfd = rustix::process::pidfd_open(
-        rustix::process::Pid::from_child(&child),
-        rustix::process::PidfdFlags::empty(),
-    )
-    .map_err(|e| Error::Io {
-        what: "pidfd_open",
+    let (session, registry) = match endpoint {
+        Some(sys::session::Endpoint::Member(conn)) => {
+            if join(&conn, &listener) {
+                let epoll = epoll::create(epoll::CreateFlags::CLOEXEC).map_err(|e| Error::Io {
+                    what: "epoll_create",
+                    source: e.into(),
+                })?;
+                return Waiter::new(epoll, child, signals, None, None)?.run(listener);
+            }
+            // The session's supervisor went away: serve the program here.
+            (
+                None,
+                Registry::new().map_err(io_err("setting up the registry"))?,
+            )
+        }
+        Some(sys::session::Endpoint::Owner(sock)) => (
+            Some(sock),
+            Registry::new().map_err(io_err("setting up the registry"))?,
+        ),
+        None => (
+            None,
+            Registry::new().map_err(io_err("setting up the registry"))?,
+        ),
+    };
+    let templates = Templates::new().map_err(io_err("setting up the virtual paths"))?;
+    let epoll = rustix::io::dup(&registry.epoll).map_err(|e| Error::Io {
+        what: "dup",
         source: e.into(),
     })?;
-    let sup = Arc::new(Supervisor::new(listener, registry, templates));
-    let ep = &sup.registry.epoll;
-    let watch = |fd, token, events| {
-        epoll::add(ep, fd, epoll::EventData::new_u64(token), events).map_err(|e| Error::Io {
-            what: "epoll_ctl",
-            source: e.into(),
-        })
-    };
-    watch(pidfd.as_fd(), TOKEN_CHILD, epoll::EventFlags::IN)?;
-    // Only its POLLHUP (always reported): POLLIN, a pending call, is the
-    // serving thread's business.
-    watch(
-        sup.listener.as_fd(),
-        TOKEN_LISTENER,
-        epoll::EventFlags::empty(),
-    )?;
-    // Blocked before the serving thread starts, so that it inherits the mask.
-    let signals = sys::signals::forwarding_fd().map_err(io_err("signalfd"))?;
-    watch(signals.as_fd(), TOKEN_SIGNAL, epoll::EventFlags::IN)?;
+    let sup = Arc::new(Supervisor::new(registry, templates));
+    Waiter::new(epoll, child, signals, Some(sup), session)?.run(listener)
+}
 
-    let server = sup.clone();
+/// Hands `listener` to the session's supervisor; `true` once it confirmed
+/// that it serves it.
+fn join(conn: &std::os::fd::OwnedFd, listener: &sys::seccomp::Listener) -> bool {
+    use std::os::fd::AsRawFd;
+    if sys::scm::send_fd(conn.as_raw_fd(), listener.as_fd().as_raw_fd()).is_err() {
+        return false;
+    }
+    let mut ack = [0u8; 1];
+    matches!(rustix::io::read(conn, &mut ack), Ok(1))
+}
+
+/// Starts a thread serving `listener`.
+fn start_serving(
+    sup: &Arc<Supervisor>,
+    listener: &Arc<sys::seccomp::Listener>,
+) -> Result<(), Error> {
+    let (sup, listener) = (sup.clone(), listener.clone());
     std::thread::Builder::new()
         .name("dmasync-exec".into())
         .spawn(move || {
-            if let Err(e) = server.serve() {
+            if let Err(e) = sup.serve(&listener) {
                 eprintln!("dmasync exec: serving stopped: {e}");
             }
         })
-        .map_err(io_err("starting the serving thread"))?;
+        .map(|_| ())
+        .map_err(io_err("starting a serving thread"))
+}
 
-    let mut status = None;
-    let mut events = Vec::with_capacity(64);
-    loop {
-        events.clear();
-        let timeout = rustix::time::Timespec {
-            tv_sec: 0,
-            tv_nsec: 100_000_000,
+/// The main thread's loop: the child's exit, the listeners' POLLHUP,
+/// releases of virtual objects, signals, and session members.
+struct Waiter {
+    epoll: std::os::fd::OwnedFd,
+    child: std::process::Child,
+    pidfd: std::os::fd::OwnedFd,
+    signals: std::os::fd::OwnedFd,
+    sup: Option<Arc<Supervisor>>,
+    session: Option<std::os::fd::OwnedFd>,
+    /// Listeners not yet reported gone, by token index.
+    listeners: Vec<Option<Arc<sys::seccomp::Listener>>>,
+}
+
+impl Waiter {
+    fn new(
+        epoll: std::os::fd::OwnedFd,
+        child: std::process::Child,
+        signals: std::os::fd::OwnedFd,
+        sup: Option<Arc<Supervisor>>,
+        session: Option<std::os::fd::OwnedFd>,
+    ) -> Result<Waiter, Error> {
+        let pidfd = rustix::process::pidfd_open(
+            rustix::process::Pid::from_child(&child),
+            rustix::process::PidfdFlags::empty(),
+        )
+        .map_err(|e| Error::Io {
+            what: "pidfd_open",
+            source: e.into(),
+        })?;
+        let w = Waiter {
+            epoll,
+            child,
+            pidfd,
+            signals,
+            sup,
+            session,
+            listeners: Vec::new(),
         };
-        let t = status.is_some().then_some(&timeout);
-        match epoll::wait(ep, rustix::buffer::spare_capacity(&mut events), t) {
-            Ok(_) | Err(rustix::io::Errno::INTR) => {}
-            Err(e) => {
-                return Err(Error::Io {
-                    what: "epoll_wait",
-                    source: e.into(),
-                })
+        w.watch(w.pidfd.as_fd(), TOKEN_CHILD, epoll::EventFlags::IN)?;
+        w.watch(w.signals.as_fd(), TOKEN_SIGNAL, epoll::EventFlags::IN)?;
+        if let Some(s) = &w.session {
+            w.watch(s.as_fd(), TOKEN_SESSION, epoll::EventFlags::IN)?;
+        }
+        Ok(w)
+    }
+
+    fn watch(
+        &self,
+        fd: std::os::fd::BorrowedFd<'_>,
+        token: u64,
+        events: epoll::EventFlags,
+    ) -> Result<(), Error> {
+        epoll::add(&self.epoll, fd, epoll::EventData::new_u64(token), events).map_err(|e| {
+            Error::Io {
+                what: "epoll_ctl",
+                source: e.into(),
+            }
+        })
+    }
+
+    /// Watches `listener` for its POLLHUP (always reported) and serves it
+    /// when this process is a supervisor. POLLIN, a pending call, is the
+    /// serving thread's business.
+    fn add_listener(&mut self, listener: Arc<sys::seccomp::Listener>) -> Result<(), Error> {
+        let token = TOKEN_LISTENER | self.listeners.len() as u64;
+        self.watch(listener.as_fd(), token, epoll::EventFlags::empty())?;
+        if let Some(sup) = &self.sup {
+            start_serving(sup, &listener)?;
+        }
+        self.listeners.push(Some(listener));
+        Ok(())
+    }
+
+    fn on_session(&mut self) {
+        loop {
+            let Some(sock) = &self.session else { return };
+            let Some(conn) = sys::session::accept(sock.as_fd()) else {
+                return;
+            };
+            use std::os::fd::AsRawFd;
+            let Ok(fd) = sys::scm::recv_fd(conn.as_raw_fd()) else {
+                continue;
+            };
+            let listener = Arc::new(sys::seccomp::Listener::new(fd));
+            let _ = listener.set_sync_wakeup();
+            if self.add_listener(listener).is_ok() {
+                let _ = rustix::io::write(&conn, &[1u8]);
             }
         }
-        let mut all_gone = false;
-        for ev in &events {
-            let (flags, data) = (ev.flags, ev.data);
-            let token = data.u64();
-            match token & !0xffff_ffff {
-                TOKEN_CHILD => {
-                    if let Ok(Some(s)) = child.try_wait() {
-                        status = Some(s);
-                        let _ = epoll::delete(ep, &pidfd);
-                    }
+    }
+
+    fn run(mut self, own: Arc<sys::seccomp::Listener>) -> Result<i32, Error> {
+        self.add_listener(own)?;
+        let mut status = None;
+        let mut events = Vec::with_capacity(64);
+        loop {
+            events.clear();
+            let timeout = rustix::time::Timespec {
+                tv_sec: 0,
+                tv_nsec: 100_000_000,
+            };
+            let t = status.is_some().then_some(&timeout);
+            match epoll::wait(&self.epoll, rustix::buffer::spare_capacity(&mut events), t) {
+                Ok(_) | Err(rustix::io::Errno::INTR) => {}
+                Err(e) => {
+                    return Err(Error::Io {
+                        what: "epoll_wait",
+                        source: e.into(),
+                    })
                 }
-                TOKEN_LISTENER => all_gone = flags.contains(epoll::EventFlags::HUP),
-                TOKEN_INOTIFY => sup.registry.on_inotify(),
-                TOKEN_SIGNAL => {
-                    while let Some((sig, from_process)) = sys::signals::read_signal(signals.as_fd())
-                    {
-                        // The terminal signals the program's group itself.
-                        if from_process && status.is_none() {
-                            sys::signals::kill(child.id(), sig);
+            }
+            for ev in &events {
+                let (flags, data) = (ev.flags, ev.data);
+                let token = data.u64();
+                let low = (token & 0xffff_ffff) as usize;
+                match token & !0xffff_ffff {
+                    TOKEN_CHILD => {
+                        if let Ok(Some(s)) = self.child.try_wait() {
+                            status = Some(s);
+                            let _ = epoll::delete(&self.epoll, &self.pidfd);
                         }
                     }
+                    TOKEN_LISTENER if flags.contains(epoll::EventFlags::HUP) => {
+                        if let Some(l) = self.listeners.get_mut(low).and_then(Option::take) {
+                            let _ = epoll::delete(&self.epoll, l.as_fd());
+                        }
+                    }
+                    TOKEN_SESSION => self.on_session(),
+                    TOKEN_INOTIFY => {
+                        if let Some(sup) = &self.sup {
+                            sup.registry.on_inotify();
+                        }
+                    }
+                    TOKEN_WRITE_END => {
+                        if let Some(sup) = &self.sup {
+                            sup.registry.on_write_end(low as i32);
+                        }
+                    }
+                    TOKEN_SIGNAL => {
+                        while let Some((sig, from_process)) =
+                            sys::signals::read_signal(self.signals.as_fd())
+                        {
+                            // The terminal signals the program's group itself.
+                            if from_process && status.is_none() {
+                                sys::signals::kill(self.child.id(), sig);
+                            }
+                        }
+                    }
+                    _ => {}
                 }
-                TOKEN_WRITE_END => sup.registry.on_write_end((token & 0xffff_ffff) as i32),
-                _ => {}
             }
-        }
-        if let Some(s) = status {
-            while sys::spawn::reap_any() {}
-            if all_gone {
-                use std::os::unix::process::ExitStatusExt;
-                return Ok(s.code().unwrap_or_else(|| 128 + s.signal().unwrap_or(0)));
+            if let Some(s) = status {
+                while sys::spawn::reap_any() {}
+                if self.listeners.iter().all(Option::is_none) {
+                    // No new member may join a session that is ending.
+                    self.session = None;
+                    use std::os::unix::process::ExitStatusExt;
+                    return Ok(s.code().unwrap_or_else(|| 128 + s.signal().unwrap_or(0)));
+                }
             }
         }
     }

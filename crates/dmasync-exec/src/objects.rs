@@ -72,6 +72,7 @@ pub(crate) const TOKEN_INOTIFY: u64 = 2 << 32;
 pub(crate) const TOKEN_CHILD: u64 = 3 << 32;
 pub(crate) const TOKEN_LISTENER: u64 = 4 << 32;
 pub(crate) const TOKEN_SIGNAL: u64 = 5 << 32;
+pub(crate) const TOKEN_SESSION: u64 = 6 << 32;
 
 #[derive(Default)]
 struct Maps {

@@ -104,11 +104,25 @@ impl Call<'_> {
     }
 }
 
-/// The supervisor of one program tree.
+/// The supervisor: one model instance (registry of virtual objects) serving
+/// the calls of every listener given to [`Supervisor::serve`], one thread
+/// each, so that programs of one session share their objects.
 pub struct Supervisor {
-    pub(crate) listener: Listener,
     pub(crate) registry: Registry,
     templates: Templates,
+}
+
+/// A call being handled, with the listener it came from.
+pub(crate) struct Req<'a> {
+    notif: &'a Notif,
+    listener: &'a Listener,
+}
+
+impl std::ops::Deref for Req<'_> {
+    type Target = Notif;
+    fn deref(&self) -> &Notif {
+        self.notif
+    }
 }
 
 fn errno_of(e: &io::Error) -> i32 {
@@ -116,30 +130,47 @@ fn errno_of(e: &io::Error) -> i32 {
 }
 
 impl Supervisor {
-    pub(crate) fn new(listener: Listener, registry: Registry, templates: Templates) -> Supervisor {
+    pub(crate) fn new(registry: Registry, templates: Templates) -> Supervisor {
         Supervisor {
-            listener,
             registry,
             templates,
         }
     }
 
-    /// Serves notifications until the listener fails (no caller can
-    /// reach it any more).
-    pub fn serve(&self) -> io::Result<()> {
+    /// Serves the calls sent to `listener` until no process uses its filter
+    /// any more (the listener reports POLLHUP with nothing pending).
+    ///
+    /// # Errors
+    /// The listener failed (poll or SECCOMP_IOCTL_NOTIF_RECV).
+    pub fn serve(&self, listener: &Listener) -> io::Result<()> {
+        use rustix::event::{poll, PollFd, PollFlags};
         loop {
-            let Some(n) = self.listener.recv()? else {
+            let fd = listener.as_fd();
+            let mut fds = [PollFd::new(&fd, PollFlags::IN)];
+            match poll(&mut fds, None) {
+                Ok(_) | Err(rustix::io::Errno::INTR) => {}
+                Err(e) => return Err(e.into()),
+            }
+            let ready = fds[0].revents();
+            if !ready.contains(PollFlags::IN) {
+                if ready.contains(PollFlags::HUP) {
+                    return Ok(());
+                }
+                continue;
+            }
+            let Some(n) = listener.recv()? else {
                 continue;
             };
-            if let Some(answer) = self.handle(&n) {
+            if let Some(answer) = self.handle(listener, &n) {
                 // The caller may have died or been interrupted meanwhile.
-                let _ = self.listener.answer(n.id, answer);
+                let _ = listener.answer(n.id, answer);
             }
         }
     }
 
     /// Answers one call; `None` when the caller is gone.
-    pub(crate) fn handle(&self, n: &Notif) -> Option<Answer> {
+    pub(crate) fn handle(&self, listener: &Listener, notif: &Notif) -> Option<Answer> {
+        let n = &Req { notif, listener };
         let a = &n.args;
         match n.nr {
             libc::SYS_ioctl => self.ioctl(n),
@@ -193,7 +224,7 @@ impl Supervisor {
 
     /// Answers `answer` for a virtual path that exists, ENOENT for one that
     /// does not, and lets other paths continue.
-    fn path_answer(&self, n: &Notif, dirfd: i32, path: u64, answer: Answer) -> Option<Answer> {
+    fn path_answer(&self, n: &Req<'_>, dirfd: i32, path: u64, answer: Answer) -> Option<Answer> {
         let Some((node, slash)) = self.node(n, dirfd, path) else {
             return Some(Answer::Continue);
         };
@@ -207,11 +238,11 @@ impl Supervisor {
         })
     }
 
-    fn valid(&self, n: &Notif) -> bool {
-        self.listener.id_valid(n.id)
+    fn valid(&self, n: &Req<'_>) -> bool {
+        n.listener.id_valid(n.id)
     }
 
-    fn ioctl(&self, n: &Notif) -> Option<Answer> {
+    fn ioctl(&self, n: &Req<'_>) -> Option<Answer> {
         let cmd = n.args[1] as u32;
         debug_assert!(crate::sys::filter::IOCTL_TYPES.contains(&ioc_type(cmd)));
         let Some(obj) = self.registry.lookup(n.pid, n.args[0]) else {
@@ -229,7 +260,7 @@ impl Supervisor {
         }
         let call = Call {
             notif: n,
-            listener: &self.listener,
+            listener: n.listener,
             registry: &self.registry,
         };
         Some(match (entry.run)(&call, &obj, &arg) {
@@ -258,12 +289,12 @@ impl Supervisor {
     }
 
     /// Reads the caller's path and says which virtual node it names.
-    fn node(&self, n: &Notif, dirfd: i32, path_addr: u64) -> Option<(Node, bool)> {
+    fn node(&self, n: &Req<'_>, dirfd: i32, path_addr: u64) -> Option<(Node, bool)> {
         let path = mem::read_cstr(n.pid, path_addr, libc::PATH_MAX as usize - 1).ok()?;
         classify(&path, || self.base_dir(n.pid, dirfd))
     }
 
-    fn open(&self, n: &Notif, dirfd: i32, path: u64, flags: i32) -> Option<Answer> {
+    fn open(&self, n: &Req<'_>, dirfd: i32, path: u64, flags: i32) -> Option<Answer> {
         let Some((node, slash)) = self.node(n, dirfd, path) else {
             return Some(Answer::Continue);
         };
@@ -334,7 +365,7 @@ impl Supervisor {
 
     fn stat(
         &self,
-        n: &Notif,
+        n: &Req<'_>,
         dirfd: i32,
         path: u64,
         buf: u64,
@@ -366,7 +397,7 @@ impl Supervisor {
         })
     }
 
-    fn access(&self, n: &Notif, dirfd: i32, path: u64, mode: i32, flags: i32) -> Option<Answer> {
+    fn access(&self, n: &Req<'_>, dirfd: i32, path: u64, mode: i32, flags: i32) -> Option<Answer> {
         let Some((node, slash)) = self.node(n, dirfd, path) else {
             return Some(Answer::Continue);
         };

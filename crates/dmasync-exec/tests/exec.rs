@@ -17,10 +17,8 @@ const HELPER: &str = "DMASYNC_EXEC_HELPER";
 
 fn helper_main() -> ! {
     let argv: Vec<_> = std::env::args_os().skip(1).collect();
-    let options = dmasync_exec::ExecOptions {
-        argv,
-        session: None,
-    };
+    let session = std::env::var("DMASYNC_EXEC_TEST_SESSION").ok();
+    let options = dmasync_exec::ExecOptions { argv, session };
     match dmasync_exec::exec(&options) {
         Ok(code) => std::process::exit(code),
         Err(e) => {
@@ -148,6 +146,42 @@ fn tests() -> Vec<Test> {
                 .ok_or(format!("exit {code:?}, want 42"))
         }),
     ));
+    for (name, same_session) in [
+        ("programs_of_one_session_share_objects", true),
+        ("separate_supervisors_do_not_share", false),
+    ] {
+        let bin = dynamic.clone();
+        v.push((
+            name,
+            Box::new(move || {
+                let sock = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("share-{name}"));
+                let session = format!("test-{}-{name}", std::process::id());
+                let start = |role: &str, session: Option<&str>| {
+                    let mut c = Command::new(std::env::current_exe().expect("own path"));
+                    c.env(HELPER, "1").arg(&bin).arg(role).arg(&sock);
+                    if let Some(s) = session {
+                        c.env("DMASYNC_EXEC_TEST_SESSION", s);
+                    }
+                    c.spawn()
+                };
+                let mut server =
+                    start("share-server", Some(&session)).map_err(|e| e.to_string())?;
+                let client_session = same_session.then_some(session.as_str());
+                let mut client =
+                    start("share-client", client_session).map_err(|e| e.to_string())?;
+                let c = client.wait().map_err(|e| e.to_string())?.code();
+                let s = server.wait().map_err(|e| e.to_string())?.code();
+                let want = if same_session {
+                    (Some(0), Some(0))
+                } else {
+                    (Some(3), Some(3))
+                };
+                ((c, s) == want)
+                    .then_some(())
+                    .ok_or(format!("client {c:?}, server {s:?}, want {want:?}"))
+            }),
+        ));
+    }
     v.push((
         "missing_program_is_an_error",
         Box::new(|| {

@@ -5,6 +5,8 @@
 pub mod files;
 pub mod filter;
 pub mod mem;
+pub mod scm;
 pub mod seccomp;
+pub mod session;
 pub mod signals;
 pub mod spawn;

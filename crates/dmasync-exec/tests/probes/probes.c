@@ -18,6 +18,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -466,6 +467,61 @@ static void probe_info(void)
 	close(tl);
 }
 
+/* Two programs started separately in one session share the objects: the
+ * server hands a sync file to the client over a Unix socket, and the
+ * client's ioctls on it are answered (exit 3 when they are not). */
+static int share(const char *path, int server)
+{
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	char byte = 0, cbuf[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = { &byte, 1 };
+	struct msghdr msg = { 0 };
+	struct cmsghdr *c;
+	int s = socket(AF_UNIX, SOCK_STREAM, 0), conn, tl, f, i;
+
+	strncpy(addr.sun_path, path, sizeof(addr.sun_path) - 1);
+	msg.msg_iov = &iov;
+	msg.msg_iovlen = 1;
+	msg.msg_control = cbuf;
+	msg.msg_controllen = sizeof(cbuf);
+	if (server) {
+		tl = timeline();
+		f = fence(tl, 1);
+		unlink(path);
+		if (bind(s, (struct sockaddr *)&addr, sizeof(addr)) || listen(s, 1))
+			return 10;
+		conn = accept(s, NULL, NULL);
+		c = CMSG_FIRSTHDR(&msg);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(c), &f, sizeof(int));
+		if (sendmsg(conn, &msg, 0) != 1 || read(conn, &byte, 1) != 1)
+			return 11;
+		inc(tl, 1);
+		if (read(conn, &byte, 1) != 1)
+			return 12;
+		unlink(path);
+		return byte;
+	}
+	for (i = 0; connect(s, (struct sockaddr *)&addr, sizeof(addr)); i++) {
+		if (i > 500)
+			return 20;
+		usleep(10000);
+	}
+	if (recvmsg(s, &msg, 0) != 1 || !(c = CMSG_FIRSTHDR(&msg)))
+		return 21;
+	memcpy(&f, CMSG_DATA(c), sizeof(int));
+	byte = file_status(f, NULL, NULL) == 0 ? 0 : 3;
+	if (write(s, &byte, 1) != 1)
+		return 22;
+	if (!byte && (poll_once(f, POLLIN, -1) != POLLIN || file_status(f, NULL, NULL) != 1))
+		byte = 4;
+	if (write(s, &byte, 1) != 1)
+		return 23;
+	return byte;
+}
+
 static volatile int alarms;
 static void on_alarm(int sig)
 {
@@ -545,6 +601,10 @@ int main(int argc, char **argv)
 		probe_cloexec(argv[0]);
 	else if (!strcmp(what, "info"))
 		probe_info();
+	else if (!strcmp(what, "share-server") && argc == 3)
+		return share(argv[2], 1);
+	else if (!strcmp(what, "share-client") && argc == 3)
+		return share(argv[2], 0);
 	else if (!strcmp(what, "signals"))
 		probe_signals();
 	else if (!strcmp(what, "wait-term"))
