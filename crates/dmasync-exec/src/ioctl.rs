@@ -253,3 +253,30 @@ fn sync_set_deadline(_call: &Call<'_>, obj: &Object, bytes: &[u8]) -> Outcome {
 pub(crate) fn efault<T>(_: T) -> i32 {
     EFAULT
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_entries_are_unique_and_named_as_in_the_uapi() {
+        for (i, e) in TABLE.iter().enumerate() {
+            assert_eq!(dmasync::uapi::ioctl_name(e.cmd), Some(e.name), "{}", e.name);
+            assert!(
+                crate::sys::filter::IOCTL_TYPES.contains(&dmasync::uapi::ioctl::ioc_type(e.cmd)),
+                "{} is not trapped by the filter",
+                e.name
+            );
+            for other in &TABLE[i + 1..] {
+                assert!(
+                    other.cmd != e.cmd || other.kind != e.kind,
+                    "{} twice",
+                    e.name
+                );
+            }
+        }
+        assert!(find(SYNC_IOC_FILE_INFO, Kind::Timeline).is_none());
+        assert!(find(SW_SYNC_IOC_INC, Kind::SyncFile).is_none());
+        assert!(find(SW_SYNC_IOC_INC, Kind::Timeline).is_some());
+    }
+}
