@@ -20,7 +20,9 @@ st="$src/tools/testing/selftests/sync"
 mkdir -p "$cache"
 if [ ! -f "$st/sync_test.c" ]; then
     if ! ls "$cache"/${pkg}_*.deb >/dev/null 2>&1; then
-        (cd "$cache" && apt-get download "$pkg" 2>&1 | grep -v 'unsandboxed' || true)
+        # A fresh machine may need its package lists first.
+        (cd "$cache" && apt-get download "$pkg" 2>&1 | grep -v 'unsandboxed') \
+            || { apt-get update -q >/dev/null && (cd "$cache" && apt-get download "$pkg" 2>&1 | grep -v 'unsandboxed' || true); }
     fi
     deb="$(ls "$cache"/${pkg}_*.deb | head -n1)"
     mkdir -p "$cache/src"
