@@ -15,6 +15,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod drm;
 pub mod error;
 pub mod fence;
 pub mod resv;
