@@ -338,7 +338,13 @@ impl Scenario {
         let p = Parser { src, file };
         let raw: RawScenario = toml::from_str(src).map_err(|e| {
             let at = e.span().map(|s| s.start).unwrap_or(0);
-            p.err(at, e.message().trim_end().to_owned())
+            let msg: Vec<&str> = e
+                .message()
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .collect();
+            p.err(at, msg.join("; "))
         })?;
         p.resolve(raw, default_name)
     }
