@@ -84,8 +84,16 @@ fn add_callback_signal(c: &mut Criterion) {
 fn fence_ping_pong(iters: u64) -> Duration {
     let ops: Arc<dyn FenceOps> = Arc::new(Bench);
     let (c1, c2) = (context_alloc(1), context_alloc(1));
-    let ping: Arc<Vec<Fence>> = Arc::new((0..iters).map(|i| Fence::new(ops.clone(), c1, i + 1)).collect());
-    let pong: Arc<Vec<Fence>> = Arc::new((0..iters).map(|i| Fence::new(ops.clone(), c2, i + 1)).collect());
+    let ping: Arc<Vec<Fence>> = Arc::new(
+        (0..iters)
+            .map(|i| Fence::new(ops.clone(), c1, i + 1))
+            .collect(),
+    );
+    let pong: Arc<Vec<Fence>> = Arc::new(
+        (0..iters)
+            .map(|i| Fence::new(ops.clone(), c2, i + 1))
+            .collect(),
+    );
     let partner = {
         let (ping, pong) = (ping.clone(), pong.clone());
         thread::spawn(move || {
@@ -143,7 +151,9 @@ fn futex_ping_pong(iters: u64) -> Duration {
 fn signal_to_wake(c: &mut Criterion) {
     let mut g = c.benchmark_group("signal_to_wake");
     g.bench_function("fence_round_trip", |b| b.iter_custom(fence_ping_pong));
-    g.bench_function("baseline/raw_futex_round_trip", |b| b.iter_custom(futex_ping_pong));
+    g.bench_function("baseline/raw_futex_round_trip", |b| {
+        b.iter_custom(futex_ping_pong)
+    });
     g.finish();
 }
 
@@ -161,5 +171,11 @@ fn merge(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, is_signaled, add_callback_signal, signal_to_wake, merge);
+criterion_group!(
+    benches,
+    is_signaled,
+    add_callback_signal,
+    signal_to_wake,
+    merge
+);
 criterion_main!(benches);

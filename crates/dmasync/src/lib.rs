@@ -4,7 +4,8 @@
 //! the kernel concept it implements:
 //!
 //! * [`fence`]: `dma_fence` and its containers (array, chain, unwrap, merge),
-//!   the stub fence and the software timeline ([`sw_sync`]).
+//!   the stub fence and the software timeline ([`fence::sw_sync`]).
+//! * [`uapi`]: the kernel's ioctl numbers, flags and argument structs.
 //!
 //! Names follow the kernel's (`dma_fence_add_callback` is
 //! [`Fence::add_callback`](fence::Fence::add_callback)); every kernel name is a
@@ -14,8 +15,9 @@
 
 pub mod error;
 pub mod fence;
-pub mod sync_file;
 mod sync;
+pub mod sync_file;
+pub mod uapi;
 
 pub use error::Error;
 pub use fence::{Fence, FenceOps};

@@ -131,7 +131,9 @@ impl SyncFile {
             });
         }
         if num_fences < count {
-            return Err(Error::Invalid("num_fences smaller than the number of fences"));
+            return Err(Error::Invalid(
+                "num_fences smaller than the number of fences",
+            ));
         }
         let fences: Vec<FenceInfo> = leaves
             .iter()
@@ -141,7 +143,11 @@ impl SyncFile {
                     obj_name: f.timeline_name().to_owned(),
                     driver_name: f.driver_name().to_owned(),
                     status,
-                    timestamp_ns: if status != 0 { f.timestamp().unwrap_or(0) } else { 0 },
+                    timestamp_ns: if status != 0 {
+                        f.timestamp().unwrap_or(0)
+                    } else {
+                        0
+                    },
                 }
             })
             .collect();

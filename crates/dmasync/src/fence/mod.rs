@@ -12,7 +12,7 @@
 //!
 //! What makes a fence signal is its *source*, a [`FenceOps`] implementation
 //! (the kernel's `struct dma_fence_ops`): software timelines
-//! ([`crate::fence::sw_sync`]), containers ([`array`], [`chain`]), or the
+//! ([`crate::fence::sw_sync`]), containers ([`mod@array`], [`mod@chain`]), or the
 //! user's own engines. The source is asked, lazily and at most once, to
 //! enable signalling when somebody first needs a notification.
 //!
@@ -49,8 +49,18 @@ pub mod sw_sync;
 pub mod unwrap;
 mod wait;
 
+#[cfg(all(test, loom))]
+mod tests;
+
+pub use array::{array_create, is_array, to_array, FenceArray};
+pub use chain::{
+    chain_contained, chain_create, chain_iter, chain_walk, find_seqno, is_chain, to_chain,
+    FenceChain,
+};
 pub use context::context_alloc;
+pub use merge::{dedup_array, unwrap_merge};
 pub use stub::{allocate_private_stub, get_stub, is_stub};
+pub use unwrap::{is_container, unwrap, Unwrap};
 pub use wait::{wait_any_timeout, Interrupt};
 
 use std::any::Any;
@@ -401,7 +411,10 @@ impl Fence {
     /// [`Error::AlreadySignaled`] (the kernel's `-ENOENT`) when the fence has
     /// signalled; the callback is then dropped without being called.
     #[doc(alias = "dma_fence_add_callback")]
-    pub fn add_callback(&self, callback: impl FnOnce(&Fence) + Send + 'static) -> Result<CallbackId> {
+    pub fn add_callback(
+        &self,
+        callback: impl FnOnce(&Fence) + Send + 'static,
+    ) -> Result<CallbackId> {
         if self.enable_signaling_inner() {
             return Err(Error::AlreadySignaled);
         }
@@ -542,23 +555,47 @@ impl fmt::Debug for Fence {
     }
 }
 
-impl Drop for Fence {
-    /// The last reference to a pending fence with queued callbacks: like the
-    /// kernel, store `-EDEADLK` and signal it so that its dependants do not
-    /// hang for ever.
-    fn drop(&mut self) {
-        if Arc::strong_count(&self.0) == 1
-            && !self.test_signaled_flag()
-            && !self.0.callbacks.lock().list.is_empty()
-        {
-            let _ = self.set_error(-errno::EDEADLK);
-            let _ = self.signal();
-        }
+/// The stand-in passed to the callbacks of a fence released while pending:
+/// it keeps the released fence's names, context and seqno.
+struct Released {
+    driver: String,
+    timeline: String,
+}
+
+impl FenceOps for Released {
+    fn driver_name(&self) -> &str {
+        &self.driver
+    }
+    fn timeline_name(&self) -> &str {
+        &self.timeline
     }
 }
 
 impl Drop for FenceInner {
+    /// The last reference to a pending fence with queued callbacks is gone:
+    /// like the kernel, signal it with `-EDEADLK` so that its dependants do
+    /// not hang for ever. The callbacks see a signalled stand-in with the
+    /// same names, context and seqno, since the fence itself is being freed.
     fn drop(&mut self) {
+        let pending = std::mem::take(&mut self.callbacks.lock().list);
+        let state = self.state.word().load(Ordering::Acquire);
+        if !pending.is_empty() && state & SIGNALED == 0 {
+            let ops = Arc::new(Released {
+                driver: self.ops.driver_name().to_owned(),
+                timeline: self.ops.timeline_name().to_owned(),
+            });
+            let stand_in = Fence::with_state(
+                ops,
+                self.context,
+                self.seqno,
+                state & SEQNO64 | ENABLE_SIGNAL,
+            );
+            stand_in.0.error.store(-errno::EDEADLK, Ordering::Release);
+            let _ = stand_in.signal();
+            for (_, cb) in pending {
+                cb(&stand_in);
+            }
+        }
         self.ops.release(self.context, self.seqno);
     }
 }

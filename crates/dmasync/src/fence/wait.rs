@@ -28,8 +28,15 @@ pub struct Interrupt(Arc<InterruptInner>);
 #[derive(Default)]
 struct InterruptInner {
     raised: AtomicBool,
-    /// The parkers of the waits in progress, each with a registration id.
-    waiters: Mutex<(u64, Vec<(u64, Arc<Parker>)>)>,
+    /// The parkers of the waits in progress.
+    waiters: Mutex<Registrations>,
+}
+
+/// The waits using an interrupt, each with a registration id.
+#[derive(Default)]
+struct Registrations {
+    next_id: u64,
+    parkers: Vec<(u64, Arc<Parker>)>,
 }
 
 impl Interrupt {
@@ -41,7 +48,7 @@ impl Interrupt {
     /// Raises the interrupt and wakes every wait using it.
     pub fn raise(&self) {
         self.0.raised.store(true, Ordering::SeqCst);
-        for (_, parker) in self.0.waiters.lock().1.iter() {
+        for (_, parker) in self.0.waiters.lock().parkers.iter() {
             parker.notify();
         }
     }
@@ -58,14 +65,14 @@ impl Interrupt {
 
     fn register(&self, parker: &Arc<Parker>) -> u64 {
         let mut w = self.0.waiters.lock();
-        let id = w.0;
-        w.0 += 1;
-        w.1.push((id, parker.clone()));
+        let id = w.next_id;
+        w.next_id += 1;
+        w.parkers.push((id, parker.clone()));
         id
     }
 
     fn unregister(&self, id: u64) {
-        self.0.waiters.lock().1.retain(|(i, _)| *i != id);
+        self.0.waiters.lock().parkers.retain(|(i, _)| *i != id);
     }
 }
 
