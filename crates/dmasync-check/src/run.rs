@@ -6,7 +6,10 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use dmasync::fence::{signalling, Fence, FenceOps};
+use dmasync::fence::merge::unwrap_merge;
+use dmasync::fence::unwrap::unwrap;
+use dmasync::fence::{get_stub, is_stub, signalling, Fence, FenceOps};
+use dmasync::sync_file::SyncFile;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::checker::{
@@ -471,7 +474,15 @@ impl Runner<'_> {
             StepKind::ExportSyncFile { buffer, write, out } => {
                 let start = self.now();
                 let usage = Usage::rw(*write);
-                let real = self.buffers[*buffer].0.get_fences(usage);
+                // DMA_BUF_IOCTL_EXPORT_SYNC_FILE: one sync file holding the
+                // merge of the pending fences (the global stub when idle).
+                let pending = self.buffers[*buffer].0.get_fences(usage);
+                let file = if pending.is_empty() {
+                    SyncFile::new(get_stub())
+                } else {
+                    SyncFile::new(unwrap_merge(&pending))
+                };
+                let real = vec![file.fence().clone()];
                 let logical = match &self.checker {
                     Some(c) => c
                         .implicit_fences(self.buffers[*buffer].1)
@@ -496,8 +507,11 @@ impl Runner<'_> {
             } => {
                 let start = self.now();
                 let n = self.named(*fence);
-                for f in &n.real {
-                    self.buffers[*buffer].0.add_fence(f, *usage);
+                // DMA_BUF_IOCTL_IMPORT_SYNC_FILE: every leaf is added.
+                for f in n.real.iter().flat_map(unwrap) {
+                    if !is_stub(&f) {
+                        self.buffers[*buffer].0.add_fence(&f, *usage);
+                    }
                 }
                 if let Some(c) = &mut self.checker {
                     for f in &n.logical {
@@ -682,7 +696,7 @@ impl Runner<'_> {
             line,
             fence: Some(fence.clone()),
             deps: if self.checker.is_some() {
-                let mut d = real.clone();
+                let mut d: Vec<Fence> = real.iter().flat_map(unwrap).collect();
                 d.extend(logical.iter().cloned());
                 dedup(&mut d);
                 d
