@@ -77,6 +77,8 @@ pub(crate) struct JobTiming {
     pub hung: bool,
     /// An error was set after signalling (and refused).
     pub error_after_signal: bool,
+    /// The job waited for a fence inside its signalling critical section.
+    pub waited_in_section: bool,
 }
 
 pub(crate) fn micros(since: Instant) -> u64 {
@@ -113,6 +115,7 @@ fn run_job(msg: &JobMsg, epoch: Instant) -> JobTiming {
     }
     let start_us = micros(epoch);
     let mut hung = false;
+    let waited_in_section = msg.misbehave.wait_in_signalling;
     {
         let _section = Section::begin();
         if msg.misbehave.wait_in_signalling {
@@ -142,6 +145,7 @@ fn run_job(msg: &JobMsg, epoch: Instant) -> JobTiming {
         timed_out,
         hung,
         error_after_signal,
+        waited_in_section,
     }
 }
 

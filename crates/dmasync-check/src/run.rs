@@ -855,12 +855,23 @@ impl Runner<'_> {
             let mut names: Vec<_> = per_engine.into_iter().collect();
             names.sort();
             for (engine, (count, lock)) in names {
-                let line = self
+                // The job that misbehaved, else the engine's first job.
+                let track = self
                     .sc
                     .engines
                     .iter()
                     .position(|e| e.name == engine)
-                    .and_then(|i| self.jobs.iter().find(|j| j.track == i + 1).map(|j| j.line));
+                    .map(|i| i + 1);
+                let culprit = timings
+                    .iter()
+                    .find(|t| t.waited_in_section && Some(self.jobs[t.job].track) == track)
+                    .map(|t| t.job)
+                    .or_else(|| self.jobs.iter().position(|j| Some(j.track) == track));
+                let line = culprit.map(|j| self.jobs[j].line);
+                let jobs: Vec<JobId> = culprit
+                    .and_then(|j| self.jobs[j].checker_job)
+                    .into_iter()
+                    .collect();
                 c.record(Finding {
                     rule: "C10",
                     check: Check::WaitInSignalling,
@@ -869,7 +880,7 @@ impl Runner<'_> {
                         if lock { "took a reservation lock" } else { "waited for a fence" }
                     ),
                     line,
-                    jobs: Vec::new(),
+                    jobs,
                     buffer: None,
                     count,
                 });

@@ -89,3 +89,19 @@ fn trace_marks_where_rules_broke() {
     // On the importer's track (gpu2 is the second engine: tid 2).
     assert_eq!(num(m, "tid"), 2);
 }
+
+#[test]
+fn runtime_findings_are_marked_on_the_track_of_the_job_that_broke_the_rule() {
+    for name in [
+        "wait-in-signalling",
+        "error-after-signal",
+        "seqno-backwards",
+    ] {
+        let (ev, _) = events(name);
+        let markers: Vec<&Value> = ev.iter().filter(|e| e["ph"] == "i").collect();
+        assert_eq!(markers.len(), 1, "{name}");
+        // The gpu is the first engine: tid 1 (tid 0 is the host).
+        assert_eq!(num(markers[0], "tid"), 1, "{name}");
+        assert!(num(markers[0], "ts") > 0, "{name}");
+    }
+}
