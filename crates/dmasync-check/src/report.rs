@@ -24,6 +24,9 @@ pub fn render(result: &RunResult) -> String {
         if engines == 1 { "" } else { "s" },
         result.elapsed.as_secs_f64() * 1000.0
     );
+    for e in &result.errors {
+        let _ = writeln!(out, "  error: {e}");
+    }
     if !result.checked {
         let _ = writeln!(out, "  (not checked)");
         return out;

@@ -100,6 +100,9 @@ pub struct RunResult {
     pub elapsed: Duration,
     /// Whether the checker ran.
     pub checked: bool,
+    /// Operations the model refused (a scenario step that cannot happen at
+    /// run time), with their line.
+    pub errors: Vec<String>,
 }
 
 impl RunResult {
@@ -111,9 +114,9 @@ impl RunResult {
         ids
     }
 
-    /// Whether no rule broke.
+    /// Whether no rule broke and every operation succeeded.
     pub fn is_clean(&self) -> bool {
-        self.findings.is_empty()
+        self.findings.is_empty() && self.errors.is_empty()
     }
 }
 
@@ -195,6 +198,8 @@ struct Runner<'a> {
     jobs: Vec<JobRt>,
     checker: Option<Checker>,
     fence_timeout: Duration,
+    /// Operations of the model that failed, with their line.
+    errors: Vec<String>,
     /// Host waits that timed out: (fence, line).
     host_timeouts: Vec<(Fence, usize)>,
     /// Fences host waits waited for, with the line of the step.
@@ -264,6 +269,7 @@ pub fn run(sc: &Scenario, opts: &RunOptions) -> std::io::Result<RunResult> {
         fence_timeout: opts.fence_timeout.unwrap_or(sc.fence_timeout),
         host_timeouts: Vec::new(),
         host_waits: Vec::new(),
+        errors: Vec::new(),
     };
 
     let total = sc.steps.len() as u64 * sc.repeat;
@@ -510,7 +516,12 @@ impl Runner<'_> {
                 // DMA_BUF_IOCTL_IMPORT_SYNC_FILE: every leaf is added.
                 for f in n.real.iter().flat_map(unwrap) {
                     if !is_stub(&f) {
-                        self.buffers[*buffer].0.add_fence(&f, *usage);
+                        if let Err(e) = self.buffers[*buffer].0.add_fence(&f, *usage) {
+                            self.errors.push(format!(
+                                "line {line}: IMPORT_SYNC_FILE failed: {e} (errno {})",
+                                e.errno()
+                            ));
+                        }
                     }
                 }
                 if let Some(c) = &mut self.checker {
@@ -535,7 +546,12 @@ impl Runner<'_> {
                 let n = self.named(*fence);
                 let ctx = self.engines[*context].context;
                 if let Some(f) = n.real.first() {
-                    self.buffers[*buffer].0.replace_fences(ctx, f, *usage);
+                    if let Err(e) = self.buffers[*buffer].0.replace_fences(ctx, f, *usage) {
+                        self.errors.push(format!(
+                            "line {line}: dma_resv_replace_fences failed: {e} (errno {})",
+                            e.errno()
+                        ));
+                    }
                 }
                 if let (Some(c), Some(f)) = (&mut self.checker, n.logical.first()) {
                     c.replace_fences(self.buffers[*buffer].1, ctx, f, *usage, Some(line));
@@ -637,7 +653,12 @@ impl Runner<'_> {
     }
 
     fn add_fence(&mut self, buffer: usize, fence: &Fence, usage: Usage, line: usize) {
-        self.buffers[buffer].0.add_fence(fence, usage);
+        if let Err(e) = self.buffers[buffer].0.add_fence(fence, usage) {
+            self.errors.push(format!(
+                "line {line}: dma_resv_add_fence failed: {e} (errno {})",
+                e.errno()
+            ));
+        }
         if let Some(c) = &mut self.checker {
             c.add_fence(self.buffers[buffer].1, fence, usage, Some(line));
         }
@@ -954,6 +975,7 @@ impl Runner<'_> {
             jobs: engine_jobs,
             elapsed: self.epoch.elapsed(),
             checked: self.opts.check,
+            errors: self.errors,
         }
     }
 }

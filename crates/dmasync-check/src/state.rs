@@ -75,7 +75,10 @@ impl BufferState {
     /// Adds `fence` with `usage`, following `dma_resv_add_fence`: the first
     /// entry that has signalled, or that `fence` supersedes (same context,
     /// later or same, usage not weaker), is overwritten; otherwise appended.
-    pub fn add_fence(&self, fence: &Fence, usage: Usage) {
+    ///
+    /// # Errors
+    /// None in this version; kept for the reservation object's lock errors.
+    pub fn add_fence(&self, fence: &Fence, usage: Usage) -> Result<(), dmasync::Error> {
         let mut list = self.fences.lock();
         let slot = list.iter().position(|(old, old_usage)| {
             old.is_signaled()
@@ -87,17 +90,27 @@ impl BufferState {
             Some(i) => list[i] = (fence.clone(), usage),
             None => list.push((fence.clone(), usage)),
         }
+        Ok(())
     }
 
     /// Replaces every fence of `context` by `replacement` with `usage`
     /// (`dma_resv_replace_fences`).
-    pub fn replace_fences(&self, context: u64, replacement: &Fence, usage: Usage) {
+    ///
+    /// # Errors
+    /// None in this version; kept for the reservation object's lock errors.
+    pub fn replace_fences(
+        &self,
+        context: u64,
+        replacement: &Fence,
+        usage: Usage,
+    ) -> Result<(), dmasync::Error> {
         let mut list = self.fences.lock();
         for entry in list.iter_mut() {
             if entry.0.context() == context {
                 *entry = (replacement.clone(), usage);
             }
         }
+        Ok(())
     }
 
     /// The pending fences with their usages, in the object's order.
