@@ -18,6 +18,7 @@ pub mod errno {
     pub const EBUSY: i32 = 16;
     pub const EINVAL: i32 = 22;
     pub const ENOTTY: i32 = 25;
+    pub const ENOSPC: i32 = 28;
     pub const ESPIPE: i32 = 29;
     pub const EDEADLK: i32 = 35;
     pub const ENODATA: i32 = 61;
@@ -63,6 +64,11 @@ pub enum Error {
     /// An allocation or a fixed limit was exhausted (`-ENOMEM`).
     #[error("out of memory")]
     NoMemory,
+    /// A reservation object had no reserved slot left for a new fence
+    /// (`-ENOSPC`). The kernel has no errno for this programming error: its
+    /// `dma_resv_add_fence` BUG()s; the model reports it instead.
+    #[error("no reserved fence slot: call reserve_fences first")]
+    NotReserved,
 }
 
 impl Error {
@@ -78,6 +84,7 @@ impl Error {
             Error::Interrupted => EINTR,
             Error::TimedOut => ETIME,
             Error::NoMemory => ENOMEM,
+            Error::NotReserved => ENOSPC,
         }
     }
 }
@@ -100,5 +107,6 @@ mod tests {
         assert_eq!(Error::Interrupted.errno(), 4);
         assert_eq!(Error::NoMemory.errno(), 12);
         assert_eq!(Error::NotFound.errno(), 2);
+        assert_eq!(Error::NotReserved.errno(), 28);
     }
 }

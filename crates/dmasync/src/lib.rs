@@ -6,6 +6,8 @@
 //! * [`fence`]: `dma_fence` and its containers (array, chain, unwrap, merge),
 //!   the stub fence and the software timeline ([`fence::sw_sync`]).
 //! * [`uapi`]: the kernel's ioctl numbers, flags and argument structs.
+//! * [`resv`]: `dma_resv`, the reservation object: fences with usages,
+//!   wound/wait locking and lock-free readers.
 //!
 //! Names follow the kernel's (`dma_fence_add_callback` is
 //! [`Fence::add_callback`](fence::Fence::add_callback)); every kernel name is a
@@ -15,9 +17,11 @@
 
 pub mod error;
 pub mod fence;
+pub mod resv;
 mod sync;
 pub mod sync_file;
 pub mod uapi;
 
 pub use error::Error;
 pub use fence::{Fence, FenceOps};
+pub use resv::{Resv, Usage};

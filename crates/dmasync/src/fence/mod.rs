@@ -428,6 +428,26 @@ impl Fence {
         Ok(CallbackId(id))
     }
 
+    /// Queues `callback` like [`Fence::add_callback`] but without enabling
+    /// signalling: an observer that must not change the fence's state (the
+    /// reservation object's index of signalled entries).
+    ///
+    /// # Errors
+    /// [`Error::AlreadySignaled`] when the fence has signalled.
+    pub(crate) fn add_callback_passive(
+        &self,
+        callback: impl FnOnce(&Fence) + Send + 'static,
+    ) -> Result<CallbackId> {
+        let mut cbs = self.0.callbacks.lock();
+        if self.test_signaled_flag() {
+            return Err(Error::AlreadySignaled);
+        }
+        let id = cbs.next_id;
+        cbs.next_id = cbs.next_id.wrapping_add(1);
+        cbs.list.push((id, Box::new(callback)));
+        Ok(CallbackId(id))
+    }
+
     /// Removes a queued callback. Returns `true` if it was still queued (it
     /// will never run), `false` if it has run or is running on the
     /// signalling thread.

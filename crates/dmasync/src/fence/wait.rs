@@ -63,7 +63,7 @@ impl Interrupt {
         self.0.raised.load(Ordering::SeqCst)
     }
 
-    fn register(&self, parker: &Arc<Parker>) -> u64 {
+    pub(crate) fn register(&self, parker: &Arc<Parker>) -> u64 {
         let mut w = self.0.waiters.lock();
         let id = w.next_id;
         w.next_id += 1;
@@ -71,7 +71,7 @@ impl Interrupt {
         id
     }
 
-    fn unregister(&self, id: u64) {
+    pub(crate) fn unregister(&self, id: u64) {
         self.0.waiters.lock().parkers.retain(|(i, _)| *i != id);
     }
 }
