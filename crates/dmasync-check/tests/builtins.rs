@@ -115,3 +115,52 @@ fn the_report_names_the_rule_where_it_is_stated_and_the_verdict() {
     let text = dmasync_check::report::render(&run(&sc, &RunOptions::default()).unwrap());
     assert!(text.contains("verdict: clean"), "{text}");
 }
+
+#[test]
+fn an_operation_the_model_refuses_is_reported_and_the_run_is_not_clean() {
+    // dma_resv_replace_fences refuses a container (a merged sync file).
+    let src = r#"
+[[engine]]
+name = "gpu"
+[[engine]]
+name = "copy"
+kind = "copy"
+[[buffer]]
+name = "bo"
+exporter = "gpu"
+importers = [{ engine = "copy", attach = "dynamic" }]
+[[step]]
+op = "submit"
+engine = "gpu"
+writes = ["bo"]
+duration_us = 5000
+[[step]]
+op = "submit"
+engine = "copy"
+reads = ["bo"]
+duration_us = 5000
+[[step]]
+op = "export_sync_file"
+buffer = "bo"
+access = "write"
+out = "all"
+[[step]]
+op = "replace"
+buffer = "bo"
+context = "gpu"
+fence = "all"
+"#;
+    let sc = dmasync_check::Scenario::parse(src, "r.toml", "r").unwrap();
+    let r = run(&sc, &RunOptions::default()).unwrap();
+    assert_eq!(r.errors.len(), 1, "{:?}", r.errors);
+    // The line of the replace step's [[step]] header.
+    let line = src[..src.find("op = \"replace\"").unwrap()]
+        .matches('\n')
+        .count();
+    assert!(
+        r.errors[0].starts_with(&format!("line {line}: dma_resv_replace_fences failed")),
+        "{}",
+        r.errors[0]
+    );
+    assert!(!r.is_clean());
+}
