@@ -44,11 +44,30 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::hash::{BuildHasherDefault, Hasher};
 
 use dmasync::fence::{seqno_is_later, Fence};
 
 use crate::rules;
 use crate::state::Usage;
+
+/// Hashes fence ids (addresses): one multiplication, no SipHash.
+#[derive(Default)]
+struct AddrHasher(u64);
+
+impl Hasher for AddrHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x100_0000_01b3);
+        }
+    }
+    fn write_usize(&mut self, n: usize) {
+        self.0 = (n as u64 >> 4).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+}
 
 /// An engine of a [`Checker`] (an index).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -330,7 +349,7 @@ pub struct Checker {
     engines: Vec<EngineInfo>,
     buffers: Vec<Shadow>,
     jobs: Vec<JobInfo>,
-    fence_jobs: HashMap<usize, JobId>,
+    fence_jobs: HashMap<usize, JobId, BuildHasherDefault<AddrHasher>>,
     last_seqno: HashMap<u64, (u64, JobId)>,
     findings: Vec<Finding>,
     finding_keys: HashMap<(&'static str, Check, Option<usize>, usize, usize), usize>,
@@ -357,7 +376,7 @@ impl Checker {
             }],
             buffers: Vec::new(),
             jobs: Vec::new(),
-            fence_jobs: HashMap::new(),
+            fence_jobs: HashMap::default(),
             last_seqno: HashMap::new(),
             findings: Vec::new(),
             finding_keys: HashMap::new(),
