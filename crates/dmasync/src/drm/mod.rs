@@ -34,6 +34,36 @@
 //! dumb-buffer ones): [`decode`] treats them as core numbers without
 //! handler (`-EINVAL`).
 //!
+//! # Serving a process
+//!
+//! A front end that routes the ioctls of `/dev/dri/card0` and
+//! `/dev/dri/renderD128` here keeps one [`Device`] and one [`DrmFile`] per
+//! open file, reads the user's argument (`_IOC_SIZE(cmd)` bytes if the
+//! command has IN), calls [`DrmFile::ioctl`], writes [`Reply::out`] back and
+//! returns [`Reply::ret`]; `mmap` of the DRM fd goes to [`DrmFile::mmap`],
+//! and `close` is dropping the [`DrmFile`]:
+//!
+//! ```
+//! use dmasync::drm::{Device, NoMemory};
+//! use dmasync::uapi::drm::*;
+//!
+//! let dev = Device::new();
+//! let card = dev.open(false);
+//! let arg = DrmModeCreateDumb { width: 64, height: 64, bpp: 32, ..Default::default() };
+//! let reply = card.ioctl(DRM_IOCTL_MODE_CREATE_DUMB, &arg.to_bytes(), &mut NoMemory);
+//! assert_eq!(reply.ret(), 0);
+//! let out = DrmModeCreateDumb::from_bytes(&reply.out).unwrap();
+//! assert_eq!((out.handle, out.pitch, out.size), (1, 256, 16384));
+//!
+//! let attach = DrmVgemFenceAttach { handle: out.handle, flags: VGEM_FENCE_WRITE, ..Default::default() };
+//! let reply = card.ioctl(DRM_IOCTL_VGEM_FENCE_ATTACH, &attach.to_bytes(), &mut NoMemory);
+//! let id = DrmVgemFenceAttach::from_bytes(&reply.out).unwrap().out_fence;
+//! let fence = card.fence(id).unwrap();
+//! let signal = DrmVgemFenceSignal { fence: id, flags: 0 };
+//! assert_eq!(card.ioctl(DRM_IOCTL_VGEM_FENCE_SIGNAL, &signal.to_bytes(), &mut NoMemory).ret(), 0);
+//! assert!(fence.is_signaled());
+//! ```
+//!
 //! # Locking and lifetime
 //!
 //! The functions of this module are pure: they hold no lock and keep no
