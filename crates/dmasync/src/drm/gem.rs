@@ -61,7 +61,7 @@ pub struct GemObject {
     id: u64,
     size: u64,
     resv: Arc<Resv>,
-    memfd: OwnedFd,
+    memfd: Arc<OwnedFd>,
     /// Handles over all files; protected by its own lock.
     handles: Mutex<usize>,
     /// The fake mmap offset once MAP_DUMB created it.
@@ -100,7 +100,7 @@ impl GemObject {
             id: NEXT_OBJECT_ID.fetch_add(1, Ordering::Relaxed),
             size,
             resv: Arc::new(Resv::new()),
-            memfd,
+            memfd: Arc::new(memfd),
             handles: Mutex::new(0),
             offset: Mutex::new(None),
         }))
@@ -125,6 +125,11 @@ impl GemObject {
     /// The memfd holding the object's memory (map it `MAP_SHARED`).
     pub fn memfd(&self) -> BorrowedFd<'_> {
         self.memfd.as_fd()
+    }
+
+    /// The memfd, shared (for a dma-buf exported from the object).
+    pub fn memfd_shared(&self) -> &Arc<OwnedFd> {
+        &self.memfd
     }
 
     /// How many handles, in all files, refer to the object.
