@@ -69,6 +69,10 @@ pub enum Error {
     /// `dma_resv_add_fence` BUG()s; the model reports it instead.
     #[error("no reserved fence slot: call reserve_fences first")]
     NotReserved,
+    /// A file descriptor refers to a file of the wrong kind for the call
+    /// (`-EBADFD`): udmabuf given something that is not shmem or hugetlbfs.
+    #[error("file descriptor in bad state")]
+    BadFdState,
 }
 
 impl Error {
@@ -85,6 +89,7 @@ impl Error {
             Error::TimedOut => ETIME,
             Error::NoMemory => ENOMEM,
             Error::NotReserved => ENOSPC,
+            Error::BadFdState => EBADFD,
         }
     }
 }
@@ -108,5 +113,6 @@ mod tests {
         assert_eq!(Error::NoMemory.errno(), 12);
         assert_eq!(Error::NotFound.errno(), 2);
         assert_eq!(Error::NotReserved.errno(), 28);
+        assert_eq!(Error::BadFdState.errno(), 77);
     }
 }
