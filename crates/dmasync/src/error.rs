@@ -90,6 +90,10 @@ pub enum Error {
     /// A user pointer could not be read or written (`-EFAULT`).
     #[error("bad address")]
     Fault,
+    /// A file descriptor refers to a file of the wrong kind for the call
+    /// (`-EBADFD`): udmabuf given something that is not shmem or hugetlbfs.
+    #[error("file descriptor in bad state")]
+    BadFdState,
 }
 
 impl Error {
@@ -112,6 +116,7 @@ impl Error {
             Error::Expired => ETIMEDOUT,
             Error::BadFd => EBADF,
             Error::Fault => EFAULT,
+            Error::BadFdState => EBADFD,
         }
     }
 }
@@ -141,5 +146,6 @@ mod tests {
         assert_eq!(Error::Expired.errno(), 110);
         assert_eq!(Error::BadFd.errno(), 9);
         assert_eq!(Error::Fault.errno(), 14);
+        assert_eq!(Error::BadFdState.errno(), 77);
     }
 }
