@@ -10,6 +10,8 @@
 //!   wound/wait locking and lock-free readers.
 //! * [`buf`]: `dma_buf`, shared buffers: exporters, static and dynamic
 //!   importers, CPU access, poll, and the sync-file export/import.
+//! * [`drm`]: a vgem-like DRM device: the ioctl dispatcher rules, GEM
+//!   objects and handles, dumb buffers, PRIME and vgem's fences.
 //!
 //! Names follow the kernel's (`dma_fence_add_callback` is
 //! [`Fence::add_callback`](fence::Fence::add_callback)); every kernel name is a

@@ -7,6 +7,9 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use std::sync::Arc;
+
+use dmasync::buf::{heap, DmaBuf, Events, O_ACCMODE, O_RDONLY, O_RDWR};
 use dmasync::drm::gem::PAGE_SIZE;
 use dmasync::drm::vgem::dumb_layout;
 use dmasync::drm::{Caller, Device, DrmFile, NoMemory, Reply};
@@ -369,7 +372,7 @@ fn vgem_basic_create() {
     assert_eq!(b.size, PAGE_SIZE);
     let obj = f.lookup(1).unwrap();
     assert_eq!(obj.size(), 16384);
-    let st = rustix::fs::fstat(obj.memfd()).unwrap();
+    let st = rustix::fs::fstat(obj.memfd().unwrap()).unwrap();
     assert_eq!(
         st.st_size as u64, 16384,
         "the memory is a memfd of the object's size"
@@ -532,30 +535,271 @@ fn closing_a_file_releases_its_objects() {
     assert_eq!(obj.handle_count(), 0);
 }
 
-// ---------------------------------------------------------------- PRIME (handle side)
+// ---------------------------------------------------------------- PRIME
+
+/// A caller with an fd table of dma-bufs (fds from 3).
+#[derive(Default)]
+struct Fds {
+    table: BTreeMap<i32, (DmaBuf, u32)>,
+}
+
+impl Caller for Fds {
+    fn write_user(&mut self, _addr: u64, _bytes: &[u8]) -> Result<(), Error> {
+        Err(Error::Fault)
+    }
+    fn install_dma_buf(&mut self, buf: DmaBuf, flags: u32) -> Result<i32, Error> {
+        let fd = (3..).find(|fd| !self.table.contains_key(fd)).unwrap();
+        self.table.insert(fd, (buf, flags));
+        Ok(fd)
+    }
+    fn dma_buf_from_fd(&mut self, fd: i32) -> Result<DmaBuf, Error> {
+        self.table.get(&fd).map(|e| e.0.clone()).ok_or(Error::BadFd)
+    }
+}
+
+impl Fds {
+    fn buf(&self, fd: i32) -> DmaBuf {
+        self.table[&fd].0.clone()
+    }
+}
+
+fn to_fd(f: &DrmFile, fds: &mut Fds, handle: u32, flags: u32) -> (i32, i32) {
+    let arg = DrmPrimeHandle {
+        handle,
+        flags,
+        fd: -1,
+    };
+    let r = f.ioctl(DRM_IOCTL_PRIME_HANDLE_TO_FD, &arg.to_bytes(), fds);
+    (r.ret(), DrmPrimeHandle::from_bytes(&r.out).unwrap().fd)
+}
+
+fn to_handle(f: &DrmFile, fds: &mut Fds, fd: i32) -> (i32, u32) {
+    let arg = DrmPrimeHandle {
+        handle: 0,
+        flags: 0xffff_ffff, // ignored
+        fd,
+    };
+    let r = f.ioctl(DRM_IOCTL_PRIME_FD_TO_HANDLE, &arg.to_bytes(), fds);
+    (r.ret(), DrmPrimeHandle::from_bytes(&r.out).unwrap().handle)
+}
 
 #[test]
 fn prime_handle_to_fd_checks_flags_then_handle() {
     let dev = Device::new();
     let f = dev.open(true);
-    let arg = DrmPrimeHandle {
-        handle: 1,
-        flags: 0x4,
-        fd: -1,
+    let mut fds = Fds::default();
+    assert_eq!(to_fd(&f, &mut fds, 1, 0x4).0, -EINVAL);
+    assert_eq!(to_fd(&f, &mut fds, 1, DRM_CLOEXEC | DRM_RDWR).0, -ENOENT);
+    let card = dev.open(false);
+    let h = dumb(&card);
+    assert_eq!(
+        to_fd(&card, &mut fds, h, 0x8000_0000).0,
+        -EINVAL,
+        "flags before the handle"
+    );
+    assert!(fds.table.is_empty());
+}
+
+#[test]
+fn vgem_basic_dmabuf_export() {
+    let dev = Device::new();
+    let card = dev.open(false);
+    let h = dumb(&card);
+    let obj = card.lookup(h).unwrap();
+    let mut fds = Fds::default();
+    let (ret, fd1) = to_fd(&card, &mut fds, h, DRM_CLOEXEC | DRM_RDWR);
+    assert_eq!(ret, 0);
+    assert_eq!(
+        fds.table[&fd1].1,
+        DRM_CLOEXEC | DRM_RDWR,
+        "fd flags reach the caller"
+    );
+    let (ret, fd2) = to_fd(&card, &mut fds, h, 0);
+    assert_eq!(ret, 0);
+    assert_ne!(fd1, fd2);
+    let (b1, b2) = (fds.buf(fd1), fds.buf(fd2));
+    assert_eq!(b1, b2, "one object, one dma-buf");
+    assert_eq!(b1.ino(), b2.ino());
+    assert_eq!(b1.size(), obj.size());
+    assert_eq!(b1.exp_name(), "drm");
+    assert_eq!(
+        b1.file_flags() & O_ACCMODE,
+        O_RDWR,
+        "the first export decides"
+    );
+    assert!(
+        Arc::ptr_eq(b1.resv(), obj.resv()),
+        "the dma-buf shares the object's resv"
+    );
+    // Another file exporting the same object (through its own handle) gets
+    // the same dma-buf too.
+    let other = dev.open(false);
+    let (_, h2) = to_handle(&other, &mut fds, fd1);
+    let (_, fd3) = to_fd(&other, &mut fds, h2, 0);
+    assert_eq!(fds.buf(fd3), b1);
+}
+
+#[test]
+fn prime_export_read_only_without_drm_rdwr() {
+    let dev = Device::new();
+    let card = dev.open(false);
+    let h = dumb(&card);
+    let mut fds = Fds::default();
+    let (_, fd) = to_fd(&card, &mut fds, h, DRM_CLOEXEC);
+    assert_eq!(fds.buf(fd).file_flags() & O_ACCMODE, O_RDONLY);
+}
+
+#[test]
+fn vgem_basic_dmabuf_mmap() {
+    // The dma-buf's memory is the object's memfd: a write through one is
+    // read through the other.
+    let dev = Device::new();
+    let card = dev.open(false);
+    let h = dumb(&card);
+    let obj = card.lookup(h).unwrap();
+    let mut fds = Fds::default();
+    let (_, fd) = to_fd(&card, &mut fds, h, DRM_RDWR);
+    rustix::io::pwrite(obj.memfd().unwrap(), b"vgem", 100).unwrap();
+    let mut got = [0u8; 4];
+    fds.buf(fd).read_at(100, &mut got).unwrap();
+    assert_eq!(&got, b"vgem");
+}
+
+#[test]
+fn prime_import_of_own_dmabuf_gives_the_original_handle() {
+    let dev = Device::new();
+    let card = dev.open(false);
+    let _first = dumb(&card);
+    let h = dumb(&card);
+    let mut fds = Fds::default();
+    let (_, fd) = to_fd(&card, &mut fds, h, 0);
+    assert_eq!(to_handle(&card, &mut fds, fd), (0, h));
+    assert_eq!(card.handle_count(), 2, "no new handle");
+    // Another file gets a new handle to the very same object.
+    let render = dev.open(true);
+    let (ret, rh) = to_handle(&render, &mut fds, fd);
+    assert_eq!((ret, rh), (0, 1));
+    assert_eq!(
+        render.lookup(rh).unwrap().id(),
+        card.lookup(h).unwrap().id()
+    );
+    assert_eq!(card.lookup(h).unwrap().handle_count(), 2);
+    assert_eq!(to_handle(&render, &mut fds, fd), (0, rh), "known now");
+}
+
+#[test]
+fn prime_fd_to_handle_bad_fd_is_ebadf() {
+    let dev = Device::new();
+    let f = dev.open(true);
+    let mut fds = Fds::default();
+    assert_eq!(to_handle(&f, &mut fds, 42).0, -EBADF);
+    let r = f.ioctl(
+        DRM_IOCTL_PRIME_FD_TO_HANDLE,
+        &DrmPrimeHandle::default().to_bytes(),
+        &mut NoMemory,
+    );
+    assert_eq!(r.ret(), -EBADF);
+}
+
+#[test]
+fn prime_dmabuf_outlives_the_handles_and_lets_go_of_the_object() {
+    let dev = Device::new();
+    let card = dev.open(false);
+    let h = dumb(&card);
+    let obj = card.lookup(h).unwrap();
+    let mut fds = Fds::default();
+    let (_, fd) = to_fd(&card, &mut fds, h, 0);
+    let buf = fds.buf(fd);
+    assert_eq!(obj.dma_buf(), Some(buf.clone()));
+    let c = DrmGemClose { handle: h, pad: 0 };
+    assert_eq!(call(&card, DRM_IOCTL_GEM_CLOSE, &c.to_bytes()).ret(), 0);
+    assert_eq!(
+        obj.dma_buf(),
+        None,
+        "the last handle drops the object's reference"
+    );
+    // The fd still works: importing it again finds the same object.
+    let (ret, h2) = to_handle(&card, &mut fds, fd);
+    assert_eq!(ret, 0);
+    assert_eq!(card.lookup(h2).unwrap().id(), obj.id());
+    assert_eq!(obj.dma_buf(), Some(buf.clone()));
+    let (_, fd2) = to_fd(&card, &mut fds, h2, 0);
+    assert_eq!(fds.buf(fd2), buf);
+    // Once every handle and fd is gone, nothing holds the object but us.
+    drop(card);
+    fds.table.clear();
+    drop(buf);
+    assert_eq!(Arc::strong_count(&obj), 1);
+}
+
+#[test]
+fn prime_import_of_a_foreign_dmabuf() {
+    let dev = Device::new();
+    let card = dev.open(false);
+    let heap_buf = heap::alloc(3 * 4096, O_RDWR, 0).unwrap();
+    let mut fds = Fds::default();
+    let fd = fds.install_dma_buf(heap_buf.clone(), 0).unwrap();
+    let (ret, h) = to_handle(&card, &mut fds, fd);
+    assert_eq!((ret, h), (0, 1));
+    let obj = card.lookup(h).unwrap();
+    assert!(obj.is_imported());
+    assert_eq!(obj.size(), 3 * 4096);
+    assert!(
+        Arc::ptr_eq(obj.resv(), heap_buf.resv()),
+        "shares the buffer's resv"
+    );
+    assert_eq!(heap_buf.attachments().len(), 1, "the device attached");
+    // MAP_DUMB refuses an imported object.
+    let map = DrmModeMapDumb {
+        handle: h,
+        ..Default::default()
     };
     assert_eq!(
-        call(&f, DRM_IOCTL_PRIME_HANDLE_TO_FD, &arg.to_bytes()).ret(),
+        call(&card, DRM_IOCTL_MODE_MAP_DUMB, &map.to_bytes()).ret(),
         -EINVAL
     );
-    let arg = DrmPrimeHandle {
-        handle: 1,
-        flags: DRM_CLOEXEC | DRM_RDWR,
-        fd: -1,
-    };
+    // Exporting it gives the original buffer back.
+    let (_, fd2) = to_fd(&card, &mut fds, h, 0);
+    assert_eq!(fds.buf(fd2), heap_buf);
+    // vgem fences on it land in the buffer's resv.
+    let (ret, id) = attach(&card, h, VGEM_FENCE_WRITE);
+    assert_eq!(ret, 0);
+    assert_eq!(heap_buf.poll(Events::IN | Events::OUT), Events::empty());
+    assert_eq!(signal(&card, id, 0), 0);
     assert_eq!(
-        call(&f, DRM_IOCTL_PRIME_HANDLE_TO_FD, &arg.to_bytes()).ret(),
-        -ENOENT
+        heap_buf.poll(Events::IN | Events::OUT),
+        Events::IN | Events::OUT
     );
+    // Closing the handle detaches.
+    drop(obj);
+    let c = DrmGemClose { handle: h, pad: 0 };
+    assert_eq!(call(&card, DRM_IOCTL_GEM_CLOSE, &c.to_bytes()).ret(), 0);
+    assert!(heap_buf.attachments().is_empty());
+}
+
+#[test]
+fn vgem_basic_dmabuf_fence() {
+    // Fences attached through vgem show on the exported dma-buf: a WRITE
+    // fence blocks both poll directions, a READ fence only POLLOUT, and the
+    // sync-file export returns the vgem fence.
+    let dev = Device::new();
+    let card = dev.open(false);
+    let h = dumb(&card);
+    let mut fds = Fds::default();
+    let (_, fd) = to_fd(&card, &mut fds, h, DRM_RDWR);
+    let buf = fds.buf(fd);
+    assert_eq!(buf.poll(Events::IN | Events::OUT), Events::IN | Events::OUT);
+    let (_, w) = attach(&card, h, VGEM_FENCE_WRITE);
+    assert_eq!(buf.poll(Events::IN | Events::OUT), Events::empty());
+    let sf = buf
+        .export_sync_file(dmasync::uapi::dma_buf::DMA_BUF_SYNC_READ as u32)
+        .unwrap();
+    assert_eq!(sf.fence(), &card.fence(w).unwrap());
+    assert_eq!(signal(&card, w, 0), 0);
+    let (_, r) = attach(&card, h, 0);
+    assert_eq!(buf.poll(Events::IN | Events::OUT), Events::IN);
+    assert_eq!(signal(&card, r, 0), 0);
+    assert_eq!(buf.poll(Events::IN | Events::OUT), Events::IN | Events::OUT);
 }
 
 // ---------------------------------------------------------------- fences

@@ -5,8 +5,10 @@
 //!
 //! A [`GemObject`] is a page-aligned piece of memory (a memfd of the
 //! object's size, so it can be mapped in any process) with its own
-//! reservation object ([`Resv`]), which a dma-buf exported from it shares.
-//! It lives while a handle, an exported dma-buf or any other `Arc` holds it.
+//! reservation object ([`Resv`]), which a dma-buf exported from it
+//! ([`GemObject::export`]) shares; or it stands for an imported dma-buf
+//! ([`GemObject::import`]), whose reservation object it shares. It lives
+//! while a handle, a dma-buf or any other `Arc` holds it.
 //!
 //! # Handles
 //!
@@ -34,6 +36,7 @@ use std::collections::BTreeMap;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::sync::{Arc, Weak};
 
+use crate::buf::{self, Attachment, Direction, DmaBuf, ExportInfo, SgTable};
 use crate::error::{Error, Result};
 use crate::resv::Resv;
 use crate::sync::Mutex;
@@ -53,17 +56,41 @@ const HANDLE_MAX: u32 = i32::MAX as u32;
 
 static NEXT_OBJECT_ID: AtomicU64 = AtomicU64::new(1);
 
-/// A GEM buffer object (`struct drm_gem_object` with shmem backing).
+/// An imported object's link to its dma-buf (`obj->import_attach` and the
+/// mapped table), undone when the object goes (`drm_prime_gem_destroy`).
+struct Import {
+    attach: Attachment,
+    sgt: SgTable,
+}
+
+/// Handle count and exported dma-buf, changed together.
+#[derive(Default)]
+struct HandleState {
+    /// Handles over all files (`handle_count`).
+    handles: usize,
+    /// `obj->dma_buf`: the dma-buf exported from (or imported as) the
+    /// object, kept while it has handles.
+    dma_buf: Option<DmaBuf>,
+}
+
+/// A GEM buffer object (`struct drm_gem_object` with shmem backing, or an
+/// imported dma-buf).
 ///
 /// Shared through `Arc`; all methods take `&self` and are thread-safe.
+/// While the object has handles it keeps its exported dma-buf
+/// ([`GemObject::dma_buf`]), which in turn keeps the object: the cycle is
+/// broken when the last handle goes.
 #[doc(alias = "drm_gem_object")]
 pub struct GemObject {
     id: u64,
     size: u64,
     resv: Arc<Resv>,
-    memfd: Arc<OwnedFd>,
-    /// Handles over all files; protected by its own lock.
-    handles: Mutex<usize>,
+    /// Own memory; `None` for an imported object.
+    memfd: Option<Arc<OwnedFd>>,
+    import: Mutex<Option<Import>>,
+    /// The id of the device the object belongs to.
+    device: u64,
+    state: Mutex<HandleState>,
     /// The fake mmap offset once MAP_DUMB created it.
     offset: Mutex<Option<(u64, Arc<MmapOffsets>)>>,
 }
@@ -86,7 +113,7 @@ impl GemObject {
     /// [`Error::NoMemory`] (`-ENOMEM`) if the size overflows or the memfd
     /// cannot be made that large.
     #[doc(alias = "drm_gem_shmem_create")]
-    pub fn new(size: u64) -> Result<Arc<GemObject>> {
+    pub fn new(device: u64, size: u64) -> Result<Arc<GemObject>> {
         let size = size
             .checked_next_multiple_of(PAGE_SIZE)
             .ok_or(Error::NoMemory)?;
@@ -100,10 +127,103 @@ impl GemObject {
             id: NEXT_OBJECT_ID.fetch_add(1, Ordering::Relaxed),
             size,
             resv: Arc::new(Resv::new()),
-            memfd: Arc::new(memfd),
-            handles: Mutex::new(0),
+            memfd: Some(Arc::new(memfd)),
+            import: Mutex::new(None),
+            device,
+            state: Mutex::new(HandleState::default()),
             offset: Mutex::new(None),
         }))
+    }
+
+    /// An object standing for a foreign dma-buf
+    /// (`drm_gem_prime_import_dev`): the device attaches to `buf` and maps
+    /// it bidirectionally; the object shares the buffer's size and
+    /// reservation object and has no memory of its own.
+    ///
+    /// # Locking
+    /// The buffer's reservation lock must not be held by the caller.
+    ///
+    /// # Errors
+    /// Those of [`DmaBuf::attach`] and [`Attachment::map_unlocked`].
+    #[doc(alias = "drm_gem_prime_import_dev")]
+    pub fn import(device: u64, buf: &DmaBuf) -> Result<Arc<GemObject>> {
+        let attach = buf.attach("vgem")?;
+        let sgt = attach.map_unlocked(Direction::Bidirectional)?;
+        Ok(Arc::new(GemObject {
+            id: NEXT_OBJECT_ID.fetch_add(1, Ordering::Relaxed),
+            size: buf.size(),
+            resv: buf.resv().clone(),
+            memfd: None,
+            import: Mutex::new(Some(Import { attach, sgt })),
+            device,
+            state: Mutex::new(HandleState::default()),
+            offset: Mutex::new(None),
+        }))
+    }
+
+    /// The id of the device the object belongs to.
+    pub fn device(&self) -> u64 {
+        self.device
+    }
+
+    /// The dma-buf this object was imported from (`obj->import_attach->dmabuf`).
+    pub fn imported_from(&self) -> Option<DmaBuf> {
+        self.import.lock().as_ref().map(|i| i.attach.buf().clone())
+    }
+
+    /// Whether the object was imported.
+    pub fn is_imported(&self) -> bool {
+        self.memfd.is_none()
+    }
+
+    /// The dma-buf the object is known as while it has handles
+    /// (`obj->dma_buf`).
+    pub fn dma_buf(&self) -> Option<DmaBuf> {
+        self.state.lock().dma_buf.clone()
+    }
+
+    /// Records `buf` as the object's dma-buf unless it has one
+    /// (`drm_gem_prime_fd_to_handle`).
+    pub(crate) fn adopt_dma_buf(&self, buf: &DmaBuf) {
+        let mut st = self.state.lock();
+        if st.dma_buf.is_none() {
+            st.dma_buf = Some(buf.clone());
+        }
+    }
+
+    /// The object's dma-buf, exporting it on first use
+    /// (`export_and_register_object` / `drm_gem_prime_export`): an imported
+    /// object gives back its original dma-buf; otherwise a new dma-buf
+    /// (exporter name `drm`, file flags from `flags`) shares the object's
+    /// reservation object and memory, and is kept while the object has
+    /// handles, so exporting again gives the same dma-buf.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] (`-ENOENT`) when the object has no handle left.
+    #[doc(alias = "drm_gem_prime_export")]
+    pub fn export(self: &Arc<Self>, flags: u32) -> Result<DmaBuf> {
+        if let Some(buf) = self.imported_from() {
+            return Ok(buf);
+        }
+        let mut st = self.state.lock();
+        if let Some(buf) = &st.dma_buf {
+            return Ok(buf.clone());
+        }
+        if st.handles == 0 {
+            return Err(Error::NotFound);
+        }
+        let memfd = self.memfd.clone().ok_or(Error::NotFound)?;
+        let memory = buf::Memory::from_segments(vec![buf::Segment::new(memfd, 0, self.size)]);
+        let exporter = Arc::new(super::prime::GemExport {
+            obj: self.clone(),
+            memory,
+        });
+        let info = ExportInfo::new("drm", self.size)
+            .with_resv(self.resv.clone())
+            .with_flags(flags);
+        let buf = buf::export(exporter, info)?;
+        st.dma_buf = Some(buf.clone());
+        Ok(buf)
     }
 
     /// A number unique to this object among all objects of the process.
@@ -122,19 +242,15 @@ impl GemObject {
         &self.resv
     }
 
-    /// The memfd holding the object's memory (map it `MAP_SHARED`).
-    pub fn memfd(&self) -> BorrowedFd<'_> {
-        self.memfd.as_fd()
-    }
-
-    /// The memfd, shared (for a dma-buf exported from the object).
-    pub fn memfd_shared(&self) -> &Arc<OwnedFd> {
-        &self.memfd
+    /// The memfd holding the object's memory (map it `MAP_SHARED`); `None`
+    /// for an imported object (map its dma-buf instead).
+    pub fn memfd(&self) -> Option<BorrowedFd<'_>> {
+        self.memfd.as_deref().map(|fd| fd.as_fd())
     }
 
     /// How many handles, in all files, refer to the object.
     pub fn handle_count(&self) -> usize {
-        *self.handles.lock()
+        self.state.lock().handles
     }
 
     /// The object's fake mmap offset in bytes, allocating it in `space` on
@@ -142,10 +258,14 @@ impl GemObject {
     /// offset.
     ///
     /// # Errors
+    /// [`Error::Invalid`] (`-EINVAL`) for an imported object;
     /// [`Error::NoMemory`] (the kernel's `-ENOSPC`) when the offset space is
     /// full or the object has no pages.
     #[doc(alias = "drm_gem_create_mmap_offset")]
     pub fn mmap_offset(self: &Arc<Self>, space: &Arc<MmapOffsets>) -> Result<u64> {
+        if self.is_imported() {
+            return Err(Error::Invalid("an imported object has no mmap offset"));
+        }
         let mut slot = self.offset.lock();
         if let Some((page, _)) = *slot {
             return Ok(page * PAGE_SIZE);
@@ -157,9 +277,15 @@ impl GemObject {
 }
 
 impl Drop for GemObject {
+    /// Frees the offset; an imported object unmaps and detaches
+    /// (`drm_prime_gem_destroy`), which takes the buffer's reservation lock.
     fn drop(&mut self) {
         if let Some((page, space)) = self.offset.lock().take() {
             space.remove(page);
+        }
+        if let Some(Import { attach, sgt }) = self.import.lock().take() {
+            let _ = attach.unmap_unlocked(sgt, Direction::Bidirectional);
+            attach.detach();
         }
     }
 }
@@ -254,7 +380,7 @@ impl HandleTable {
         if handle > HANDLE_MAX {
             return Err(Error::NoMemory);
         }
-        *obj.handles.lock() += 1;
+        obj.state.lock().handles += 1;
         self.map.insert(handle, obj);
         Ok(handle)
     }
@@ -270,23 +396,32 @@ impl HandleTable {
     }
 
     /// Removes `handle` (`drm_gem_handle_delete`) and returns its object,
-    /// whose handle count it decrements.
+    /// whose handle count it decrements; with the last handle the object
+    /// lets go of its dma-buf (`drm_gem_object_exported_dma_buf_free`),
+    /// which is returned too, for the caller to drop outside its locks.
     ///
     /// # Errors
     /// [`Error::Invalid`] (`-EINVAL`) for an unknown handle.
     #[doc(alias = "drm_gem_handle_delete")]
-    pub fn delete(&mut self, handle: u32) -> Result<Arc<GemObject>> {
+    pub fn delete(&mut self, handle: u32) -> Result<(Arc<GemObject>, Option<DmaBuf>)> {
         let obj = self
             .map
             .remove(&handle)
             .ok_or(Error::Invalid("unknown GEM handle"))?;
-        *obj.handles.lock() -= 1;
-        Ok(obj)
+        let mut st = obj.state.lock();
+        st.handles -= 1;
+        let buf = if st.handles == 0 {
+            st.dma_buf.take()
+        } else {
+            None
+        };
+        drop(st);
+        Ok((obj, buf))
     }
 
     /// Removes every handle (`drm_gem_release`, at file close).
     #[doc(alias = "drm_gem_release")]
-    pub fn release_all(&mut self) -> Vec<Arc<GemObject>> {
+    pub fn release_all(&mut self) -> Vec<(Arc<GemObject>, Option<DmaBuf>)> {
         let handles: Vec<u32> = self.map.keys().copied().collect();
         handles
             .into_iter()
@@ -312,7 +447,7 @@ mod tests {
     #[test]
     fn handles_are_lowest_free_from_one() {
         let mut t = HandleTable::new();
-        let a = GemObject::new(1).unwrap();
+        let a = GemObject::new(0, 1).unwrap();
         assert_eq!(a.size(), PAGE_SIZE);
         assert_eq!(t.create(a.clone()), Ok(1));
         assert_eq!(t.create(a.clone()), Ok(2));
@@ -329,8 +464,8 @@ mod tests {
     #[test]
     fn offsets_are_best_fit_and_freed_with_the_object() {
         let space = Arc::new(MmapOffsets::new());
-        let a = GemObject::new(2 * PAGE_SIZE).unwrap();
-        let b = GemObject::new(PAGE_SIZE).unwrap();
+        let a = GemObject::new(0, 2 * PAGE_SIZE).unwrap();
+        let b = GemObject::new(0, PAGE_SIZE).unwrap();
         let oa = a.mmap_offset(&space).unwrap();
         assert_eq!(oa, 1 << 32);
         assert_eq!(a.mmap_offset(&space).unwrap(), oa);
@@ -340,7 +475,7 @@ mod tests {
         assert!(space.lookup(oa, 3 * PAGE_SIZE).is_none());
         drop(a);
         assert!(space.lookup(oa, PAGE_SIZE).is_none());
-        let c = GemObject::new(PAGE_SIZE).unwrap();
+        let c = GemObject::new(0, PAGE_SIZE).unwrap();
         assert_eq!(c.mmap_offset(&space).unwrap(), oa, "reuses the freed hole");
         assert_eq!(space.lookup(ob, PAGE_SIZE).unwrap().id(), b.id());
     }

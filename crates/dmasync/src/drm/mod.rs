@@ -455,18 +455,43 @@ pub(crate) fn write_arg(kdata: &mut [u8], bytes: &[u8]) {
 }
 
 /// Access to the calling process, for the handlers that go past their
-/// argument struct (`DRM_IOCTL_VERSION` writes strings through user
-/// pointers). The exec front end implements it on the traced process.
+/// argument struct: `DRM_IOCTL_VERSION` writes strings through user
+/// pointers, PRIME turns dma-bufs into fds and back. The exec front end
+/// implements it on the traced process.
 pub trait Caller {
     /// Copies `bytes` to the caller's memory at `addr`.
     ///
     /// # Errors
     /// [`Error::Fault`] (`-EFAULT`) if the range is not writable.
     fn write_user(&mut self, addr: u64, bytes: &[u8]) -> Result<()>;
+
+    /// Installs `buf` as a new fd of the caller (`dma_buf_fd`), close-on-exec
+    /// when `flags` has `DRM_CLOEXEC`, and returns its number. The default
+    /// has no fd table.
+    ///
+    /// # Errors
+    /// Whatever installing fails with (`-EMFILE` in the kernel); the
+    /// default [`Error::NotSupported`].
+    fn install_dma_buf(&mut self, buf: crate::buf::DmaBuf, flags: u32) -> Result<i32> {
+        let _ = (buf, flags);
+        Err(Error::NotSupported)
+    }
+
+    /// The dma-buf behind the caller's fd `fd` (`dma_buf_get`).
+    ///
+    /// # Errors
+    /// [`Error::BadFd`] (`-EBADF`) for an fd that is not open;
+    /// [`Error::Invalid`] (`-EINVAL`) for one that is not a dma-buf. The
+    /// default knows no fds: [`Error::BadFd`].
+    fn dma_buf_from_fd(&mut self, fd: i32) -> Result<crate::buf::DmaBuf> {
+        let _ = fd;
+        Err(Error::BadFd)
+    }
 }
 
-/// A [`Caller`] without memory: every write faults. For callers that only
-/// issue ioctls whose arguments are self-contained.
+/// A [`Caller`] without memory or fds: every write faults, no fd can be
+/// installed or looked up. For callers that only issue ioctls whose
+/// arguments are self-contained.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct NoMemory;
 

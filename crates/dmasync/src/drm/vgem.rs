@@ -45,11 +45,12 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use super::gem::{GemObject, HandleTable, MmapOffsets};
-use super::prime::{self, PrimeTable};
+use super::prime::{self, GemExport, PrimeTable};
 use super::{
     dispatch, get_cap, read_arg, version, write_arg, Caller, Client, DriverInfo, Op, Reply,
     VGEM_DRIVER, VGEM_IOCTLS,
 };
+use crate::buf::DmaBuf;
 use crate::error::{Error, Result};
 use crate::fence::{context_alloc, Fence, FenceOps};
 use crate::resv::Usage;
@@ -191,7 +192,11 @@ impl Drop for FenceTimer {
     }
 }
 
+static NEXT_DEVICE_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
 struct DeviceInner {
+    /// Tells this device's objects from other devices' (PRIME import).
+    id: u64,
     offsets: Arc<MmapOffsets>,
     timer: FenceTimer,
     fence_ops: Arc<dyn FenceOps>,
@@ -232,6 +237,7 @@ impl Device {
     pub fn with_fence_timeout(timeout: Duration) -> Device {
         Device {
             inner: Arc::new(DeviceInner {
+                id: NEXT_DEVICE_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
                 offsets: Arc::new(MmapOffsets::new()),
                 timer: FenceTimer::new(timeout),
                 fence_ops: Arc::new(VgemFenceOps),
@@ -409,9 +415,17 @@ impl DrmFile {
             Op::DestroyDumb => {
                 self.destroy_dumb(read_arg(k, DrmModeDestroyDumb::from_bytes)?.handle)?
             }
-            Op::PrimeHandleToFd | Op::PrimeFdToHandle => {
-                let a = read_arg(k, DrmPrimeHandle::from_bytes)?;
-                self.prime(op, &a)?;
+            Op::PrimeHandleToFd => {
+                let mut a = read_arg(k, DrmPrimeHandle::from_bytes)?;
+                let buf = self.prime_handle_to_fd(a.handle, a.flags)?;
+                a.fd = caller.install_dma_buf(buf, a.flags)?;
+                write_arg(k, &a.to_bytes());
+            }
+            Op::PrimeFdToHandle => {
+                let mut a = read_arg(k, DrmPrimeHandle::from_bytes)?;
+                let buf = caller.dma_buf_from_fd(a.fd)?;
+                a.handle = self.prime_fd_to_handle(&buf)?;
+                write_arg(k, &a.to_bytes());
             }
             Op::Syncobj => return Err(Error::NotSupported),
             Op::VgemFenceAttach => {
@@ -452,10 +466,10 @@ impl DrmFile {
 
     fn delete_handle(&self, handle: u32) -> Result<()> {
         let mut st = self.state.lock();
-        let obj = st.handles.delete(handle)?;
-        st.prime.remove_handle(handle);
+        let released = st.handles.delete(handle)?;
+        let entry = st.prime.remove_handle(handle);
         drop(st);
-        drop(obj);
+        drop((released, entry));
         Ok(())
     }
 
@@ -482,7 +496,7 @@ impl DrmFile {
     pub fn create_dumb(&self, arg: &mut DrmModeCreateDumb) -> Result<()> {
         let r = (|| {
             let (pitch, size) = dumb_layout(arg.width, arg.height, arg.bpp)?;
-            let obj = GemObject::new(size)?;
+            let obj = GemObject::new(self.dev.id, size)?;
             let size = obj.size();
             let handle = self.state.lock().handles.create(obj)?;
             Ok((handle, pitch, size))
@@ -496,6 +510,7 @@ impl DrmFile {
     ///
     /// # Errors
     /// [`Error::NotFound`] (`-ENOENT`) for an unknown handle;
+    /// [`Error::Invalid`] (`-EINVAL`) for an imported object;
     /// [`Error::NoMemory`] (the kernel's `-ENOSPC`) if the offset space is
     /// full or the object has no pages.
     #[doc(alias = "drm_mode_mmap_dumb_ioctl")]
@@ -537,14 +552,62 @@ impl DrmFile {
         Ok(obj)
     }
 
-    /// PRIME_HANDLE_TO_FD / PRIME_FD_TO_HANDLE, the part that needs no
-    /// dma-buf: flag and handle checks.
-    fn prime(&self, op: Op, arg: &DrmPrimeHandle) -> Result<()> {
-        if op == Op::PrimeHandleToFd {
-            prime::check_export_flags(arg.flags)?;
-            self.lookup(arg.handle).ok_or(Error::NotFound)?;
+    /// PRIME_HANDLE_TO_FD without the fd (`drm_gem_prime_handle_to_fd`):
+    /// the dma-buf of `handle`'s object, which the caller installs as an
+    /// fd. The dma-buf this file already has for the handle, else the one
+    /// the object was imported from, else the object's exported dma-buf,
+    /// made on first export with `flags`' access mode (see
+    /// [`GemObject::export`]). The file remembers it for the handle.
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] (`-EINVAL`) for `flags` beyond `DRM_CLOEXEC |
+    /// DRM_RDWR`, checked first; [`Error::NotFound`] (`-ENOENT`) for an
+    /// unknown handle.
+    #[doc(alias = "drm_gem_prime_handle_to_fd")]
+    #[doc(alias = "drm_prime_handle_to_fd_ioctl")]
+    pub fn prime_handle_to_fd(&self, handle: u32, flags: u32) -> Result<DmaBuf> {
+        prime::check_export_flags(flags)?;
+        let mut st = self.state.lock();
+        let obj = st.handles.lookup(handle).ok_or(Error::NotFound)?;
+        if let Some(buf) = st.prime.buf_of(handle) {
+            return Ok(buf);
         }
-        Err(Error::NotSupported)
+        let buf = obj.export(flags)?;
+        st.prime.add(&buf, handle);
+        Ok(buf)
+    }
+
+    /// PRIME_FD_TO_HANDLE once the caller resolved the fd
+    /// (`drm_gem_prime_fd_to_handle`): the handle this file already has for
+    /// `buf`; else, for a dma-buf exported from one of this device's
+    /// objects, a new handle to that very object; else a new handle to a new
+    /// object importing `buf` (attached and mapped; it shares the buffer's
+    /// reservation object). The file remembers the dma-buf for the handle.
+    ///
+    /// # Locking
+    /// `buf`'s reservation lock must not be held by the caller.
+    ///
+    /// # Errors
+    /// Those of [`GemObject::import`]; [`Error::NoMemory`] (the kernel's
+    /// `-ENOSPC`) past `INT_MAX` handles.
+    #[doc(alias = "drm_gem_prime_fd_to_handle")]
+    #[doc(alias = "drm_prime_fd_to_handle_ioctl")]
+    pub fn prime_fd_to_handle(&self, buf: &DmaBuf) -> Result<u32> {
+        if let Some(handle) = self.state.lock().prime.handle_of(buf) {
+            return Ok(handle);
+        }
+        let obj = match buf.exporter_as::<GemExport>() {
+            Some(e) if e.object().device() == self.dev.id => e.object().clone(),
+            _ => GemObject::import(self.dev.id, buf)?,
+        };
+        obj.adopt_dma_buf(buf);
+        let mut st = self.state.lock();
+        if let Some(handle) = st.prime.handle_of(buf) {
+            return Ok(handle);
+        }
+        let handle = st.handles.create(obj)?;
+        st.prime.add(buf, handle);
+        Ok(handle)
     }
 
     /// VGEM_FENCE_ATTACH (`vgem_fence_attach_ioctl`): see the module doc;
@@ -643,8 +706,8 @@ impl Drop for DrmFile {
             prime,
             fences,
         } = st;
-        drop(prime);
         drop(handles.release_all());
+        drop(prime);
         for (fence, key) in fences.into_iter().flatten() {
             self.dev.timer.cancel(key);
             let _ = fence.signal();
