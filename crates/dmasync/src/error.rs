@@ -14,6 +14,7 @@ pub mod errno {
     pub const EBADF: i32 = 9;
     pub const EAGAIN: i32 = 11;
     pub const ENOMEM: i32 = 12;
+    pub const EACCES: i32 = 13;
     pub const EFAULT: i32 = 14;
     pub const EBUSY: i32 = 16;
     pub const EINVAL: i32 = 22;
@@ -69,6 +70,30 @@ pub enum Error {
     /// `dma_resv_add_fence` BUG()s; the model reports it instead.
     #[error("no reserved fence slot: call reserve_fences first")]
     NotReserved,
+    /// The command is not one this file knows (`-ENOTTY`).
+    #[error("inappropriate ioctl for device")]
+    NotTty,
+    /// The caller lacks the right to do this on this file (`-EACCES`), e.g.
+    /// a DRM ioctl not allowed on a render node.
+    #[error("permission denied")]
+    Access,
+    /// The device or driver does not support the operation (`-EOPNOTSUPP`).
+    #[error("operation not supported")]
+    NotSupported,
+    /// The object expired before it was used (`-ETIMEDOUT`), e.g. a vgem
+    /// fence that its 10 s timer signalled before VGEM_FENCE_SIGNAL.
+    #[error("expired")]
+    Expired,
+    /// A file descriptor is not open (`-EBADF`).
+    #[error("bad file descriptor")]
+    BadFd,
+    /// A user pointer could not be read or written (`-EFAULT`).
+    #[error("bad address")]
+    Fault,
+    /// A file descriptor refers to a file of the wrong kind for the call
+    /// (`-EBADFD`): udmabuf given something that is not shmem or hugetlbfs.
+    #[error("file descriptor in bad state")]
+    BadFdState,
 }
 
 impl Error {
@@ -85,6 +110,13 @@ impl Error {
             Error::TimedOut => ETIME,
             Error::NoMemory => ENOMEM,
             Error::NotReserved => ENOSPC,
+            Error::NotTty => ENOTTY,
+            Error::Access => EACCES,
+            Error::NotSupported => EOPNOTSUPP,
+            Error::Expired => ETIMEDOUT,
+            Error::BadFd => EBADF,
+            Error::Fault => EFAULT,
+            Error::BadFdState => EBADFD,
         }
     }
 }
@@ -108,5 +140,12 @@ mod tests {
         assert_eq!(Error::NoMemory.errno(), 12);
         assert_eq!(Error::NotFound.errno(), 2);
         assert_eq!(Error::NotReserved.errno(), 28);
+        assert_eq!(Error::NotTty.errno(), 25);
+        assert_eq!(Error::Access.errno(), 13);
+        assert_eq!(Error::NotSupported.errno(), 95);
+        assert_eq!(Error::Expired.errno(), 110);
+        assert_eq!(Error::BadFd.errno(), 9);
+        assert_eq!(Error::Fault.errno(), 14);
+        assert_eq!(Error::BadFdState.errno(), 77);
     }
 }

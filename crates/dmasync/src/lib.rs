@@ -8,6 +8,10 @@
 //! * [`uapi`]: the kernel's ioctl numbers, flags and argument structs.
 //! * [`resv`]: `dma_resv`, the reservation object: fences with usages,
 //!   wound/wait locking and lock-free readers.
+//! * [`buf`]: `dma_buf`, shared buffers: exporters, static and dynamic
+//!   importers, CPU access, poll, and the sync-file export/import.
+//! * [`drm`]: a vgem-like DRM device: the ioctl dispatcher rules, GEM
+//!   objects and handles, dumb buffers, PRIME and vgem's fences.
 //!
 //! Names follow the kernel's (`dma_fence_add_callback` is
 //! [`Fence::add_callback`](fence::Fence::add_callback)); every kernel name is a
@@ -15,6 +19,8 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod buf;
+pub mod drm;
 pub mod error;
 pub mod fence;
 pub mod resv;

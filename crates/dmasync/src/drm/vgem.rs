@@ -1,0 +1,720 @@
+//! vgem, the virtual GEM provider (drivers/gpu/drm/vgem/vgem_drv.c,
+//! vgem_fence.c, Linux 6.12): a DRM device with no hardware, shmem dumb
+//! buffers, PRIME, and two ioctls that attach and signal fences on a
+//! buffer's reservation object.
+//!
+//! # Nodes and files
+//!
+//! A [`Device`] has a primary node (`/dev/dri/card0`) and a render node
+//! (`/dev/dri/renderD128`); [`Device::open`] makes one [`DrmFile`] per
+//! `open()`. The first file opened on the primary node while there is no
+//! master becomes the master, and is authenticated; render clients need no
+//! authentication. Dropping the [`DrmFile`] is closing it (`drm_release`):
+//! every fence still registered in it is signalled, every handle released,
+//! mastership dropped.
+//!
+//! # Fences (vgem_fence.c)
+//!
+//! VGEM_FENCE_ATTACH checks, in order: `flags` beyond `VGEM_FENCE_WRITE` ->
+//! `-EINVAL`; `pad` -> `-EINVAL`; unknown handle -> `-ENOENT`. It then makes a
+//! fence (a fresh context, seqno 1, driver `vgem`, timeline `unbound`) and
+//! arms its timer, so an attach that fails from here on has used a context.
+//! A pending fence that conflicts (a WRITE attach: any KERNEL/WRITE/READ
+//! fence; a READ attach: any KERNEL/WRITE fence) -> `-EBUSY`. Otherwise the
+//! fence is added with WRITE or READ usage and registered under an id of
+//! this file, from 1, never reused. On failure the new fence is signalled.
+//!
+//! VGEM_FENCE_SIGNAL: `flags` -> `-EINVAL`; the id is consumed: 0, unknown or
+//! already consumed -> `-ENOENT`; a fence the timer already signalled ->
+//! `-ETIMEDOUT`; otherwise it is signalled (status 1).
+//!
+//! Every fence expires: the device's timer signals it, with no error,
+//! [`VGEM_FENCE_TIMEOUT`] after its creation (configurable with
+//! [`Device::with_fence_timeout`]). One timer thread per device serves all
+//! its fences; it starts with the first fence and ends with the device.
+//!
+//! # Locking
+//!
+//! A file's state (handles, PRIME table, fence ids) is under one mutex per
+//! file, never held while a reservation object is locked or a fence is
+//! signalled. The timer has its own lock, also released before it signals.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Condvar, PoisonError};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use super::gem::{GemObject, HandleTable, MmapOffsets};
+use super::prime::{self, GemExport, PrimeTable};
+use super::{
+    dispatch, get_cap, read_arg, version, write_arg, Caller, Client, DriverInfo, Op, Reply,
+    VGEM_DRIVER, VGEM_IOCTLS,
+};
+use crate::buf::DmaBuf;
+use crate::error::{Error, Result};
+use crate::fence::{context_alloc, Fence, FenceOps};
+use crate::resv::Usage;
+use crate::sync::{AtomicU64, Mutex, Ordering};
+use crate::uapi::drm::*;
+
+/// How long a vgem fence may stay pending before its timer signals it
+/// (`VGEM_FENCE_TIMEOUT`, 10 s).
+pub const VGEM_FENCE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The fence source of vgem fences: driver `vgem`, timeline `unbound`. The
+/// fences signal on their own (ioctl, file close or timer).
+#[derive(Debug)]
+struct VgemFenceOps;
+
+impl FenceOps for VgemFenceOps {
+    fn driver_name(&self) -> &str {
+        "vgem"
+    }
+    fn timeline_name(&self) -> &str {
+        "unbound"
+    }
+}
+
+/// A key of an armed timer entry.
+type TimerKey = (Instant, u64);
+
+#[derive(Default)]
+struct TimerState {
+    queue: BTreeMap<TimerKey, Fence>,
+    next: u64,
+    shutdown: bool,
+}
+
+#[derive(Default)]
+struct TimerShared {
+    state: std::sync::Mutex<TimerState>,
+    cv: Condvar,
+}
+
+impl TimerShared {
+    fn lock(&self) -> std::sync::MutexGuard<'_, TimerState> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The timer thread: signals each fence when its deadline passes, and
+    /// every remaining one at shutdown.
+    fn run(&self) {
+        loop {
+            let mut st = self.lock();
+            let (due, stop) = loop {
+                if st.shutdown {
+                    break (std::mem::take(&mut st.queue), true);
+                }
+                let now = Instant::now();
+                match st.queue.first_key_value().map(|(k, _)| k.0) {
+                    Some(d) if d <= now => {
+                        let later = st.queue.split_off(&(now, u64::MAX));
+                        break (std::mem::replace(&mut st.queue, later), false);
+                    }
+                    Some(d) => {
+                        st = self
+                            .cv
+                            .wait_timeout(st, d - now)
+                            .unwrap_or_else(PoisonError::into_inner)
+                            .0;
+                    }
+                    None => st = self.cv.wait(st).unwrap_or_else(PoisonError::into_inner),
+                }
+            };
+            drop(st);
+            for fence in due.into_values() {
+                let _ = fence.signal();
+            }
+            if stop {
+                return;
+            }
+        }
+    }
+}
+
+/// The device's fence timer (the kernel's per-fence `timer_list`s, as one
+/// thread and an ordered queue).
+struct FenceTimer {
+    timeout: Duration,
+    shared: Arc<TimerShared>,
+    thread: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl FenceTimer {
+    fn new(timeout: Duration) -> FenceTimer {
+        FenceTimer {
+            timeout,
+            shared: Arc::default(),
+            thread: Mutex::new(None),
+        }
+    }
+
+    /// Arms the timer of `fence` (`mod_timer(jiffies + VGEM_FENCE_TIMEOUT)`).
+    fn arm(&self, fence: &Fence) -> TimerKey {
+        {
+            let mut thread = self.thread.lock();
+            if thread.is_none() {
+                let shared = self.shared.clone();
+                *thread = Some(
+                    std::thread::Builder::new()
+                        .name("vgem-fence-timer".into())
+                        .spawn(move || shared.run())
+                        .expect("spawning the vgem fence timer thread"),
+                );
+            }
+        }
+        let deadline = Instant::now()
+            .checked_add(self.timeout)
+            .unwrap_or_else(|| Instant::now() + Duration::from_secs(86_400 * 365));
+        let mut st = self.shared.lock();
+        st.next += 1;
+        let key = (deadline, st.next);
+        st.queue.insert(key, fence.clone());
+        drop(st);
+        self.shared.cv.notify_one();
+        key
+    }
+
+    /// Disarms a timer (`timer_delete_sync`); a timer that already fired is
+    /// gone from the queue.
+    fn cancel(&self, key: TimerKey) {
+        self.shared.lock().queue.remove(&key);
+    }
+}
+
+impl Drop for FenceTimer {
+    fn drop(&mut self) {
+        self.shared.lock().shutdown = true;
+        self.shared.cv.notify_all();
+        if let Some(t) = self.thread.lock().take() {
+            let _ = t.join();
+        }
+    }
+}
+
+static NEXT_DEVICE_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
+struct DeviceInner {
+    /// Tells this device's objects from other devices' (PRIME import).
+    id: u64,
+    offsets: Arc<MmapOffsets>,
+    timer: FenceTimer,
+    fence_ops: Arc<dyn FenceOps>,
+    /// The file id of the current master.
+    master: Mutex<Option<u64>>,
+    next_file: AtomicU64,
+}
+
+/// A vgem device (`struct vgem_device`): its fake mmap offset space, its
+/// fence timer and its master.
+///
+/// Cheap to clone (a shared handle); thread-safe. Open files keep the
+/// device alive; the timer thread ends when the last clone and file are gone.
+#[derive(Clone)]
+pub struct Device {
+    inner: Arc<DeviceInner>,
+}
+
+impl std::fmt::Debug for Device {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Device").finish_non_exhaustive()
+    }
+}
+
+impl Default for Device {
+    fn default() -> Device {
+        Device::new()
+    }
+}
+
+impl Device {
+    /// A device whose fences expire after [`VGEM_FENCE_TIMEOUT`] (10 s).
+    pub fn new() -> Device {
+        Device::with_fence_timeout(VGEM_FENCE_TIMEOUT)
+    }
+
+    /// A device whose fences expire after `timeout` (for tests).
+    pub fn with_fence_timeout(timeout: Duration) -> Device {
+        Device {
+            inner: Arc::new(DeviceInner {
+                id: NEXT_DEVICE_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+                offsets: Arc::new(MmapOffsets::new()),
+                timer: FenceTimer::new(timeout),
+                fence_ops: Arc::new(VgemFenceOps),
+                master: Mutex::new(None),
+                next_file: AtomicU64::new(1),
+            }),
+        }
+    }
+
+    /// The driver's identity (`vgem`, "Virtual GEM provider", 20120112, 1.0.0).
+    pub fn driver(&self) -> &'static DriverInfo {
+        &VGEM_DRIVER
+    }
+
+    /// Opens the render node (`render`) or the primary node, as a process
+    /// without `CAP_SYS_ADMIN` (`drm_open`).
+    #[doc(alias = "drm_open")]
+    pub fn open(&self, render: bool) -> DrmFile {
+        self.open_with(render, false)
+    }
+
+    /// Opens a node; `privileged` is `capable(CAP_SYS_ADMIN)`, which makes a
+    /// primary client authenticated and passes `DRM_ROOT_ONLY`.
+    pub fn open_with(&self, render: bool, privileged: bool) -> DrmFile {
+        let id = self.inner.next_file.fetch_add(1, Ordering::Relaxed);
+        let mut authenticated = privileged;
+        if !render {
+            let mut master = self.inner.master.lock();
+            if master.is_none() {
+                *master = Some(id);
+                authenticated = true;
+            }
+        }
+        DrmFile {
+            dev: self.inner.clone(),
+            id,
+            render,
+            privileged,
+            authenticated,
+            state: Mutex::new(FileState::default()),
+        }
+    }
+}
+
+#[derive(Default)]
+struct FileState {
+    handles: HandleTable,
+    prime: PrimeTable,
+    /// `vfile->fence_idr`: index `id - 1`; `None` once consumed.
+    fences: Vec<Option<(Fence, TimerKey)>>,
+}
+
+/// One open file of a vgem node (`struct drm_file` with `struct
+/// vgem_file`): its GEM handles, PRIME table and fence ids.
+///
+/// Thread-safe: ioctls may come from several threads at once. Dropping it
+/// closes the file (see the module doc).
+pub struct DrmFile {
+    dev: Arc<DeviceInner>,
+    id: u64,
+    render: bool,
+    privileged: bool,
+    authenticated: bool,
+    state: Mutex<FileState>,
+}
+
+impl std::fmt::Debug for DrmFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DrmFile")
+            .field("id", &self.id)
+            .field("render", &self.render)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Pitch and size of a dumb buffer (`drm_mode_create_dumb`'s checks, then
+/// `drm_gem_shmem_dumb_create`'s computation, in the kernel's 32-bit
+/// arithmetic): `pitch = ceil(width * bpp / 8)`, `size = page_align(pitch *
+/// height)`.
+///
+/// # Errors
+/// [`Error::Invalid`] (`-EINVAL`): a zero width, height or bpp; `bpp >
+/// u32::MAX - 8`; `ceil(bpp / 8) * width * height` overflowing 32 bits or
+/// its page-rounded value wrapping to 0.
+#[doc(alias = "drm_mode_create_dumb")]
+pub fn dumb_layout(width: u32, height: u32, bpp: u32) -> Result<(u32, u64)> {
+    if width == 0 || height == 0 || bpp == 0 {
+        return Err(Error::Invalid("dumb buffer with a zero dimension"));
+    }
+    if bpp > u32::MAX - 8 {
+        return Err(Error::Invalid("dumb buffer bpp too large"));
+    }
+    let cpp = bpp.div_ceil(8);
+    if cpp > u32::MAX / width {
+        return Err(Error::Invalid("dumb buffer stride overflows"));
+    }
+    let stride = cpp * width;
+    if height > u32::MAX / stride {
+        return Err(Error::Invalid("dumb buffer size overflows"));
+    }
+    let page_align = |x: u32| x.wrapping_add(4095) & !4095;
+    if page_align(height * stride) == 0 {
+        return Err(Error::Invalid("dumb buffer size wraps"));
+    }
+    // drm_gem_shmem_dumb_create: from width * bpp, wrapping as the kernel's u32.
+    let pitch = width.wrapping_mul(bpp).wrapping_add(7) / 8;
+    let size = page_align(pitch.wrapping_mul(height));
+    Ok((pitch, u64::from(size)))
+}
+
+impl DrmFile {
+    /// Whether this file is on the render node.
+    pub fn is_render(&self) -> bool {
+        self.render
+    }
+
+    /// Whether this file is the device's current master.
+    pub fn is_master(&self) -> bool {
+        *self.dev.master.lock() == Some(self.id)
+    }
+
+    /// The facts the dispatcher's permission check uses.
+    pub fn client(&self) -> Client {
+        Client {
+            render: self.render,
+            authenticated: self.authenticated,
+            master: self.is_master(),
+            privileged: self.privileged,
+        }
+    }
+
+    /// An ioctl on this file (`drm_ioctl`): `arg` holds the user's argument
+    /// bytes (at least `_IOC_SIZE(cmd)` of them when the command has IN);
+    /// the reply says what to return and what to copy back (see
+    /// [`dispatch`]). `caller` serves handlers that reach user memory
+    /// through pointers (VERSION).
+    ///
+    /// # Errors
+    /// In [`Reply::result`]: the dispatcher's (`-ENOTTY`, `-EINVAL`,
+    /// `-EACCES`, `-EFAULT`), then the handler's as documented on the typed
+    /// methods; the syncobj ioctls `-EOPNOTSUPP`.
+    pub fn ioctl(&self, cmd: u32, arg: &[u8], caller: &mut dyn Caller) -> Reply {
+        dispatch(cmd, arg, &VGEM_IOCTLS, self.client(), |def, k| {
+            self.handle(def.op, k, caller)
+        })
+    }
+
+    fn handle(&self, op: Op, k: &mut [u8], caller: &mut dyn Caller) -> Result<i32> {
+        match op {
+            Op::Version => {
+                let mut a = read_arg(k, DrmVersion::from_bytes)?;
+                let r = version(&VGEM_DRIVER, &mut a, caller);
+                write_arg(k, &a.to_bytes());
+                r?;
+            }
+            Op::GetCap => {
+                let mut a = read_arg(k, DrmGetCap::from_bytes)?;
+                let r = self.get_cap(&mut a);
+                write_arg(k, &a.to_bytes());
+                r?;
+            }
+            Op::GemClose => self.gem_close(&read_arg(k, DrmGemClose::from_bytes)?)?,
+            Op::CreateDumb => {
+                let mut a = read_arg(k, DrmModeCreateDumb::from_bytes)?;
+                let r = self.create_dumb(&mut a);
+                write_arg(k, &a.to_bytes());
+                r?;
+            }
+            Op::MapDumb => {
+                let mut a = read_arg(k, DrmModeMapDumb::from_bytes)?;
+                let r = self.map_dumb(&mut a);
+                write_arg(k, &a.to_bytes());
+                r?;
+            }
+            Op::DestroyDumb => {
+                self.destroy_dumb(read_arg(k, DrmModeDestroyDumb::from_bytes)?.handle)?
+            }
+            Op::PrimeHandleToFd => {
+                let mut a = read_arg(k, DrmPrimeHandle::from_bytes)?;
+                let buf = self.prime_handle_to_fd(a.handle, a.flags)?;
+                a.fd = caller.install_dma_buf(buf, a.flags)?;
+                write_arg(k, &a.to_bytes());
+            }
+            Op::PrimeFdToHandle => {
+                let mut a = read_arg(k, DrmPrimeHandle::from_bytes)?;
+                let buf = caller.dma_buf_from_fd(a.fd)?;
+                a.handle = self.prime_fd_to_handle(&buf)?;
+                write_arg(k, &a.to_bytes());
+            }
+            Op::Syncobj => return Err(Error::NotSupported),
+            Op::VgemFenceAttach => {
+                let mut a = read_arg(k, DrmVgemFenceAttach::from_bytes)?;
+                let r = self.fence_attach(&mut a);
+                write_arg(k, &a.to_bytes());
+                r?;
+            }
+            Op::VgemFenceSignal => {
+                self.fence_signal(&read_arg(k, DrmVgemFenceSignal::from_bytes)?)?
+            }
+        }
+        Ok(0)
+    }
+
+    /// GET_CAP (`drm_getcap`): zeroes `value`, then sets it as [`get_cap`].
+    ///
+    /// # Errors
+    /// [`Error::NotSupported`] (`-EOPNOTSUPP`) for every capability vgem
+    /// does not answer (all but TIMESTAMP_MONOTONIC, PRIME, SYNCOBJ and
+    /// SYNCOBJ_TIMELINE), known or not.
+    #[doc(alias = "drm_getcap")]
+    pub fn get_cap(&self, arg: &mut DrmGetCap) -> Result<()> {
+        arg.value = 0;
+        arg.value = get_cap(VGEM_DRIVER.features, arg.capability)?;
+        Ok(())
+    }
+
+    /// The object behind `handle` (`drm_gem_object_lookup`).
+    pub fn lookup(&self, handle: u32) -> Option<Arc<GemObject>> {
+        self.state.lock().handles.lookup(handle)
+    }
+
+    /// Number of live GEM handles in this file.
+    pub fn handle_count(&self) -> usize {
+        self.state.lock().handles.len()
+    }
+
+    fn delete_handle(&self, handle: u32) -> Result<()> {
+        let mut st = self.state.lock();
+        let released = st.handles.delete(handle)?;
+        let entry = st.prime.remove_handle(handle);
+        drop(st);
+        drop((released, entry));
+        Ok(())
+    }
+
+    /// GEM_CLOSE (`drm_gem_close_ioctl`): deletes the handle. `pad` is not
+    /// checked (6.12).
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] (`-EINVAL`) for an unknown handle.
+    #[doc(alias = "drm_gem_close_ioctl")]
+    pub fn gem_close(&self, arg: &DrmGemClose) -> Result<()> {
+        self.delete_handle(arg.handle)
+    }
+
+    /// MODE_CREATE_DUMB (`drm_mode_create_dumb_ioctl` with vgem's shmem
+    /// `dumb_create`): a new object of [`dumb_layout`]'s size and a handle to
+    /// it. `flags` and the input values of the outputs are ignored; the
+    /// outputs are zero after a failure. Not allowed on render nodes (the
+    /// dispatcher answers `-EACCES`).
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] (`-EINVAL`) as [`dumb_layout`]; [`Error::NoMemory`]
+    /// (`-ENOMEM`) if the memory cannot be had.
+    #[doc(alias = "drm_mode_create_dumb_ioctl")]
+    pub fn create_dumb(&self, arg: &mut DrmModeCreateDumb) -> Result<()> {
+        let r = (|| {
+            let (pitch, size) = dumb_layout(arg.width, arg.height, arg.bpp)?;
+            let obj = GemObject::new(self.dev.id, size)?;
+            let size = obj.size();
+            let handle = self.state.lock().handles.create(obj)?;
+            Ok((handle, pitch, size))
+        })();
+        (arg.handle, arg.pitch, arg.size) = *r.as_ref().unwrap_or(&(0, 0, 0));
+        r.map(|_| ())
+    }
+
+    /// MODE_MAP_DUMB (`drm_gem_dumb_map_offset`): the object's fake mmap
+    /// offset (created on first use, then stable); 0 after a failure.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] (`-ENOENT`) for an unknown handle;
+    /// [`Error::Invalid`] (`-EINVAL`) for an imported object;
+    /// [`Error::NoMemory`] (the kernel's `-ENOSPC`) if the offset space is
+    /// full or the object has no pages.
+    #[doc(alias = "drm_mode_mmap_dumb_ioctl")]
+    pub fn map_dumb(&self, arg: &mut DrmModeMapDumb) -> Result<()> {
+        let r = self
+            .lookup(arg.handle)
+            .ok_or(Error::NotFound)
+            .and_then(|obj| obj.mmap_offset(&self.dev.offsets));
+        arg.offset = *r.as_ref().unwrap_or(&0);
+        r.map(|_| ())
+    }
+
+    /// MODE_DESTROY_DUMB (`drm_mode_destroy_dumb_ioctl`): deletes the handle.
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] (`-EINVAL`) for an unknown handle.
+    #[doc(alias = "drm_mode_destroy_dumb_ioctl")]
+    pub fn destroy_dumb(&self, handle: u32) -> Result<()> {
+        self.delete_handle(handle)
+    }
+
+    /// What `mmap(len, offset)` on this file maps (`drm_gem_mmap`): the
+    /// object whose fake offset range holds `[offset, offset + len)`; the
+    /// caller maps its [`GemObject::memfd`] from 0.
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] (`-EINVAL`) when no live object covers the range;
+    /// [`Error::Access`] (`-EACCES`) when this file holds no handle to it.
+    #[doc(alias = "drm_gem_mmap")]
+    pub fn mmap(&self, offset: u64, len: u64) -> Result<Arc<GemObject>> {
+        let obj = self
+            .dev
+            .offsets
+            .lookup(offset, len)
+            .ok_or(Error::Invalid("no GEM object at this mmap offset"))?;
+        if !self.state.lock().handles.holds(&obj) {
+            return Err(Error::Access);
+        }
+        Ok(obj)
+    }
+
+    /// PRIME_HANDLE_TO_FD without the fd (`drm_gem_prime_handle_to_fd`):
+    /// the dma-buf of `handle`'s object, which the caller installs as an
+    /// fd. The dma-buf this file already has for the handle, else the one
+    /// the object was imported from, else the object's exported dma-buf,
+    /// made on first export with `flags`' access mode (see
+    /// [`GemObject::export`]). The file remembers it for the handle.
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] (`-EINVAL`) for `flags` beyond `DRM_CLOEXEC |
+    /// DRM_RDWR`, checked first; [`Error::NotFound`] (`-ENOENT`) for an
+    /// unknown handle.
+    #[doc(alias = "drm_gem_prime_handle_to_fd")]
+    #[doc(alias = "drm_prime_handle_to_fd_ioctl")]
+    pub fn prime_handle_to_fd(&self, handle: u32, flags: u32) -> Result<DmaBuf> {
+        prime::check_export_flags(flags)?;
+        let mut st = self.state.lock();
+        let obj = st.handles.lookup(handle).ok_or(Error::NotFound)?;
+        if let Some(buf) = st.prime.buf_of(handle) {
+            return Ok(buf);
+        }
+        let buf = obj.export(flags)?;
+        st.prime.add(&buf, handle);
+        Ok(buf)
+    }
+
+    /// PRIME_FD_TO_HANDLE once the caller resolved the fd
+    /// (`drm_gem_prime_fd_to_handle`): the handle this file already has for
+    /// `buf`; else, for a dma-buf exported from one of this device's
+    /// objects, a new handle to that very object; else a new handle to a new
+    /// object importing `buf` (attached and mapped; it shares the buffer's
+    /// reservation object). The file remembers the dma-buf for the handle.
+    ///
+    /// # Locking
+    /// `buf`'s reservation lock must not be held by the caller.
+    ///
+    /// # Errors
+    /// Those of [`GemObject::import`]; [`Error::NoMemory`] (the kernel's
+    /// `-ENOSPC`) past `INT_MAX` handles.
+    #[doc(alias = "drm_gem_prime_fd_to_handle")]
+    #[doc(alias = "drm_prime_fd_to_handle_ioctl")]
+    pub fn prime_fd_to_handle(&self, buf: &DmaBuf) -> Result<u32> {
+        if let Some(handle) = self.state.lock().prime.handle_of(buf) {
+            return Ok(handle);
+        }
+        let obj = match buf.exporter_as::<GemExport>() {
+            Some(e) if e.object().device() == self.dev.id => e.object().clone(),
+            _ => GemObject::import(self.dev.id, buf)?,
+        };
+        obj.adopt_dma_buf(buf);
+        let mut st = self.state.lock();
+        if let Some(handle) = st.prime.handle_of(buf) {
+            return Ok(handle);
+        }
+        let handle = st.handles.create(obj)?;
+        st.prime.add(buf, handle);
+        Ok(handle)
+    }
+
+    /// VGEM_FENCE_ATTACH (`vgem_fence_attach_ioctl`): see the module doc;
+    /// sets `out_fence` on success only.
+    ///
+    /// # Errors
+    /// In order: [`Error::Invalid`] (`-EINVAL`) for `flags` beyond
+    /// `VGEM_FENCE_WRITE`, then for `pad != 0`; [`Error::NotFound`]
+    /// (`-ENOENT`) for an unknown handle; [`Error::Busy`] (`-EBUSY`) for a
+    /// conflicting pending fence; [`Error::NoMemory`] past `INT_MAX` ids.
+    #[doc(alias = "vgem_fence_attach_ioctl")]
+    pub fn fence_attach(&self, arg: &mut DrmVgemFenceAttach) -> Result<()> {
+        if arg.flags & !VGEM_FENCE_WRITE != 0 {
+            return Err(Error::Invalid("vgem fence flags beyond VGEM_FENCE_WRITE"));
+        }
+        if arg.pad != 0 {
+            return Err(Error::Invalid("vgem fence pad is not zero"));
+        }
+        let obj = self.lookup(arg.handle).ok_or(Error::NotFound)?;
+        let write = arg.flags & VGEM_FENCE_WRITE != 0;
+        let fence = Fence::new(self.dev.fence_ops.clone(), context_alloc(1), 1);
+        let key = self.dev.timer.arm(&fence);
+        let r = (|| {
+            if !obj.resv().test_signaled(Usage::rw(write)) {
+                return Err(Error::Busy);
+            }
+            let mut g = obj.resv().lock(None)?;
+            g.reserve_fences(1)?;
+            let usage = if write { Usage::Write } else { Usage::Read };
+            g.add_fence(fence.clone(), usage)?;
+            drop(g);
+            let mut st = self.state.lock();
+            if st.fences.len() >= i32::MAX as usize {
+                return Err(Error::NoMemory);
+            }
+            st.fences.push(Some((fence.clone(), key)));
+            Ok(st.fences.len() as u32)
+        })();
+        match r {
+            Ok(id) => {
+                arg.out_fence = id;
+                Ok(())
+            }
+            Err(e) => {
+                self.dev.timer.cancel(key);
+                let _ = fence.signal();
+                Err(e)
+            }
+        }
+    }
+
+    /// VGEM_FENCE_SIGNAL (`vgem_fence_signal_ioctl`): consumes the id and
+    /// signals its fence.
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] (`-EINVAL`) for `flags != 0`; [`Error::NotFound`]
+    /// (`-ENOENT`) for 0, an unknown or an already consumed id;
+    /// [`Error::Expired`] (`-ETIMEDOUT`) if the timer had signalled it (the id
+    /// is consumed all the same).
+    #[doc(alias = "vgem_fence_signal_ioctl")]
+    pub fn fence_signal(&self, arg: &DrmVgemFenceSignal) -> Result<()> {
+        if arg.flags != 0 {
+            return Err(Error::Invalid("vgem fence signal flags"));
+        }
+        let taken = (arg.fence as usize)
+            .checked_sub(1)
+            .and_then(|i| self.state.lock().fences.get_mut(i).and_then(Option::take));
+        let (fence, key) = taken.ok_or(Error::NotFound)?;
+        self.dev.timer.cancel(key);
+        let expired = fence.is_signaled();
+        let _ = fence.signal();
+        if expired {
+            Err(Error::Expired)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// The fence registered under `id`, if not yet consumed (for tests and
+    /// diagnostics).
+    pub fn fence(&self, id: u32) -> Option<Fence> {
+        let i = (id as usize).checked_sub(1)?;
+        let st = self.state.lock();
+        st.fences.get(i)?.as_ref().map(|(f, _)| f.clone())
+    }
+}
+
+impl Drop for DrmFile {
+    /// Closing the file (`drm_release`): the handles go
+    /// (`drm_gem_release`), then vgem's postclose signals every fence still
+    /// registered; a master gives up mastership.
+    fn drop(&mut self) {
+        let st = std::mem::take(&mut *self.state.lock());
+        let FileState {
+            mut handles,
+            prime,
+            fences,
+        } = st;
+        drop(handles.release_all());
+        drop(prime);
+        for (fence, key) in fences.into_iter().flatten() {
+            self.dev.timer.cancel(key);
+            let _ = fence.signal();
+        }
+        let mut master = self.dev.master.lock();
+        if *master == Some(self.id) {
+            *master = None;
+        }
+    }
+}
