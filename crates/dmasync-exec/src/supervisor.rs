@@ -162,8 +162,21 @@ impl Supervisor {
                 continue;
             };
             if let Some(answer) = self.handle(listener, &n) {
-                // The caller may have died or been interrupted meanwhile.
-                let _ = listener.answer(n.id, answer);
+                let installs = matches!(answer, Answer::Fd { .. });
+                match listener.answer(n.id, answer) {
+                    Ok(()) => {}
+                    // The caller died or was interrupted meanwhile.
+                    Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {}
+                    // The fd could not be installed (EMFILE, ...): the call
+                    // must still be answered.
+                    Err(e) if installs => {
+                        let _ = listener.answer(
+                            n.id,
+                            Answer::Error(e.raw_os_error().unwrap_or(libc::EMFILE)),
+                        );
+                    }
+                    Err(_) => {}
+                }
             }
         }
     }
@@ -310,6 +323,21 @@ impl Supervisor {
             _ if creat_excl => Answer::Error(EEXIST),
             Node::SwSync | Node::Info if slash || oflags.contains(OFlags::DIRECTORY) => {
                 Answer::Error(ENOTDIR)
+            }
+            // An O_PATH open does not open the file (no timeline is made).
+            // O_PATH files cannot be installed (ADDFD takes only full
+            // files): a read-only description of the template instead.
+            Node::SwSync | Node::Info if oflags.contains(OFlags::PATH) => {
+                let t = self.templates.of(node).expect("file node");
+                let path = format!("/proc/self/fd/{}", std::os::fd::AsRawFd::as_raw_fd(&t));
+                match rustix::fs::open(
+                    path,
+                    OFlags::RDONLY | OFlags::CLOEXEC,
+                    rustix::fs::Mode::empty(),
+                ) {
+                    Ok(fd) => Answer::Fd { fd, cloexec },
+                    Err(e) => Answer::Error(e.raw_os_error()),
+                }
             }
             Node::Info => match self.info_file() {
                 Ok(fd) => Answer::Fd { fd, cloexec },

@@ -49,17 +49,31 @@ fn build_probe(static_link: bool) -> PathBuf {
 }
 
 /// Runs `argv` under the supervisor; returns the exit code.
+/// A run that has not ended after this long hangs (a liveness guard that
+/// turns a hang into a failure, not a timing assertion).
+const HANG: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// Runs `argv` under the supervisor; returns the exit code (-1 if it hung
+/// and was killed).
 fn run_exec(argv: &[&std::ffi::OsStr]) -> i32 {
-    let out = Command::new(std::env::current_exe().expect("own path"))
+    let mut child = Command::new(std::env::current_exe().expect("own path"))
         .env(HELPER, "1")
         .args(argv)
-        .output()
+        .spawn()
         .expect("helper starts");
-    if !out.status.success() {
-        eprintln!("{}", String::from_utf8_lossy(&out.stdout));
-        eprintln!("{}", String::from_utf8_lossy(&out.stderr));
+    let start = std::time::Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            return status.code().unwrap_or(-1);
+        }
+        if start.elapsed() > HANG {
+            eprintln!("hung: {argv:?}");
+            let _ = child.kill();
+            let _ = child.wait();
+            return -1;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
     }
-    out.status.code().unwrap_or(-1)
 }
 
 fn probe(bin: &Path, name: &str) -> Result<(), String> {
@@ -89,6 +103,7 @@ fn tests() -> Vec<Test> {
             "cloexec",
             "signals",
             "info",
+            "clean-start",
         ] {
             let bin = bin.clone();
             let test_name: &'static str =

@@ -124,6 +124,12 @@ static void probe_paths(void)
 	CHECK(open("/sys/kernel/debug/sync/new", O_RDWR | O_CREAT, 0600) == -1, "create in sync dir");
 	CHECK(stat("/etc/passwd", &st) == 0, "a real path still works");
 
+	fd = open(SW_SYNC, O_PATH);
+	CHECK(fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode), "O_PATH open");
+	/* Kernel: EBADF (O_PATH); here a plain file that is no timeline. */
+	CHECK(inc(fd, 1) == -1 && (errno == EBADF || errno == ENOTTY), "no timeline from an O_PATH open");
+	close(fd);
+
 	dfd = open("/sys/kernel/debug/sync", O_RDONLY | O_DIRECTORY);
 	CHECK(dfd >= 0, "open sync dir");
 	fd = openat(dfd, "sw_sync", O_RDWR);
@@ -577,6 +583,27 @@ static int wait_term(void)
 	return 1;
 }
 
+/* The program inherits nothing of the supervisor's: no listener, no
+ * template or object of its own that it did not open. */
+static void probe_clean_start(void)
+{
+	char path[300], link[256];
+	struct dirent *e;
+	DIR *d = opendir("/proc/self/fd");
+	ssize_t n;
+
+	while (d && (e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/fd/%s", e->d_name);
+		n = readlink(path, link, sizeof(link) - 1);
+		link[n > 0 ? n : 0] = 0;
+		CHECK(!strstr(link, "seccomp") && !strstr(link, "memfd:") && !strstr(link, "dmasync"), "fd %s -> %s", e->d_name, link);
+	}
+	if (d)
+		closedir(d);
+}
+
 int main(int argc, char **argv)
 {
 	const char *what = argc > 1 ? argv[1] : "";
@@ -599,6 +626,8 @@ int main(int argc, char **argv)
 		probe_leaks();
 	else if (!strcmp(what, "cloexec"))
 		probe_cloexec(argv[0]);
+	else if (!strcmp(what, "clean-start"))
+		probe_clean_start();
 	else if (!strcmp(what, "info"))
 		probe_info();
 	else if (!strcmp(what, "share-server") && argc == 3)
