@@ -315,7 +315,11 @@ struct Shadow {
     /// line of the step that dropped them.
     dropped: Vec<(JobId, Option<usize>)>,
     attach: Vec<(EngineId, Attach)>,
-    /// Moves done while a static importer had the buffer pinned.
+    /// Static importers that detached (gave up their pin): the engine, its
+    /// last access to the buffer then, and the line of the detach.
+    released: Vec<(EngineId, Option<JobId>, Option<usize>)>,
+    /// Moves done while a static importer had the buffer pinned, or while
+    /// one that gave up its pin still used it.
     pinned_moves: Vec<JobId>,
 }
 
@@ -403,6 +407,7 @@ impl Checker {
             reads: Vec::new(),
             dropped: Vec::new(),
             attach: Vec::new(),
+            released: Vec::new(),
             pinned_moves: Vec::new(),
         });
         BufferId(self.buffers.len() - 1)
@@ -413,6 +418,30 @@ impl Checker {
         let b = &mut self.buffers[buffer.0];
         b.attach.retain(|(e, _)| *e != engine);
         b.attach.push((engine, how));
+    }
+
+    /// Records that `engine` detached from `buffer` (`dma_buf_detach`). A
+    /// static importer's pin goes with it: a move after that is legal for
+    /// the exporter, but a static importer waits for no fence, so any of
+    /// its accesses not ordered before the move breaks C4
+    /// ([`Checker::moved`]).
+    pub fn detach(&mut self, buffer: BufferId, engine: EngineId, line: Option<usize>) {
+        let b = &mut self.buffers[buffer.0];
+        let Some(i) = b.attach.iter().position(|(e, _)| *e == engine) else {
+            return;
+        };
+        let (_, how) = b.attach.remove(i);
+        if how == Attach::Static {
+            let jobs = &self.jobs;
+            let last = b
+                .reads
+                .iter()
+                .rev()
+                .chain(b.last_write.iter())
+                .find(|j| jobs[j.0].engine == engine)
+                .copied();
+            b.released.push((engine, last, line));
+        }
     }
 
     fn attachment(&self, buffer: BufferId, engine: EngineId) -> Option<Attach> {
@@ -719,6 +748,19 @@ impl Checker {
                 "the CPU access was not bracketed by DMA_BUF_IOCTL_SYNC, so it waited for nothing"
                     .into(),
             )
+        } else if let Some((_, _, line)) = shadow
+            .released
+            .iter()
+            .find(|(e, _, _)| desc.kind == JobKind::Move && *e == pj.engine)
+        {
+            (
+                "C4",
+                format!(
+                    "static importer `{}` detached{}, giving up its pin, while its device still used the buffer; a pinned importer waits for no fence and publishes none, so the move could not wait for it",
+                    self.engines[pj.engine.0].name,
+                    line.map(|l| format!(" at line {l}")).unwrap_or_default()
+                ),
+            )
         } else if shadow.pinned_moves.contains(&p)
             || shadow.pinned_moves.contains(&j)
             || (desc.kind == JobKind::Move
@@ -881,8 +923,36 @@ impl Checker {
 
     /// Records that `job` moved `buffer` (after it was recorded with
     /// [`Checker::job`] as a [`JobKind::Move`]). Moving a buffer that a
-    /// static importer has pinned breaks C4.
+    /// static importer has pinned breaks C4, and so does moving it before
+    /// the last access of a static importer that detached
+    /// ([`Checker::detach`]) is ordered before the move.
     pub fn moved(&mut self, buffer: BufferId, job: JobId, line: Option<usize>) {
+        let unfinished: Vec<(EngineId, JobId, Option<usize>)> = self.buffers[buffer.0]
+            .released
+            .iter()
+            .filter_map(|&(e, last, at)| last.map(|l| (e, l, at)))
+            .filter(|&(_, last, _)| !self.happens_before(last, job))
+            .collect();
+        for (engine, last, at) in unfinished {
+            self.buffers[buffer.0].pinned_moves.push(job);
+            let msg = format!(
+                "buffer `{}` was moved by {} while {} was still using it: static importer `{}` detached{}, giving up its pin, before its device was done",
+                self.buffers[buffer.0].name,
+                self.describe_job(job),
+                self.describe_job(last),
+                self.engines[engine.0].name,
+                at.map(|l| format!(" at line {l}")).unwrap_or_default()
+            );
+            self.record(Finding {
+                rule: "C4",
+                check: Check::PinnedMove,
+                message: msg,
+                line,
+                jobs: vec![last, job],
+                buffer: Some(buffer),
+                count: 1,
+            });
+        }
         let pinned: Vec<EngineId> = self.buffers[buffer.0]
             .attach
             .iter()

@@ -5,7 +5,10 @@
 //! * [`scenario`]: the TOML scenario format and its parser (errors name the
 //!   file and line).
 //! * [`run`]: runs a scenario on engine threads ([`engine`]) with real
-//!   fences and reservation objects ([`state`]), checking it as it goes.
+//!   fences and real dma-bufs of the model's dma-buf layer ([`state`]:
+//!   system-heap or movable device memory, static and dynamic attachments,
+//!   moves with move_notify, sync files, CPU access), checking it as it
+//!   goes.
 //! * [`checker`]: the happens-before race detector (vector clocks over fence
 //!   contexts) and the rule checks; usable on its own for your own code.
 //! * [`rules`]: the contract rules C1 to C18.

@@ -1,15 +1,27 @@
-//! Runs a scenario: engine threads, reservation objects, the checker, and
-//! the timeline of what ran when.
+//! Runs a scenario: engine threads, the buffers as real dma-bufs
+//! ([`state`](crate::state)), the checker, and the timeline of what ran
+//! when.
+//!
+//! Every buffer operation of a step goes through the model's dma-buf layer:
+//! jobs take their implicit dependencies from the buffer's reservation
+//! object and publish their fences in it, `evict`/`move` call the device
+//! exporter's move (which notifies dynamic importers and adds its KERNEL
+//! fence), `detach` detaches an importer, the sync-file steps are the
+//! buffer's EXPORT/IMPORT_SYNC_FILE and `cpu` steps bracket the access with
+//! DMA_BUF_IOCTL_SYNC. The checker records the same history in its
+//! timing-free view.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::mpsc;
+use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
-use dmasync::fence::merge::unwrap_merge;
-use dmasync::fence::unwrap::unwrap;
-use dmasync::fence::{get_stub, is_stub, signalling, Fence, FenceOps};
+use dmasync::buf::device::Placement;
+use dmasync::fence::{signalling, Fence, FenceOps};
 use dmasync::sync_file::SyncFile;
+use dmasync::uapi::dma_buf::{
+    DMA_BUF_SYNC_END, DMA_BUF_SYNC_READ, DMA_BUF_SYNC_START, DMA_BUF_SYNC_WRITE,
+};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::checker::{
@@ -18,7 +30,7 @@ use crate::checker::{
 };
 use crate::engine::{self, micros, JobMsg, JobTiming};
 use crate::scenario::{Scenario, StepKind, WaitTarget};
-use crate::state::{BufferState, Usage};
+use crate::state::{Buffer, Usage};
 
 /// How to run a scenario.
 #[derive(Debug, Clone)]
@@ -146,7 +158,19 @@ struct JobRt {
     submit_us: u64,
     /// Set for host jobs when they happen, for engine jobs from their timing.
     timing: Option<(u64, u64)>,
+    /// For moves: when the move fence signalled (`u64::MAX` until then).
+    signalled_us: Option<Arc<AtomicU64>>,
     checker_job: Option<JobId>,
+}
+
+/// A scenario buffer at run time.
+struct BufRt {
+    buf: Buffer,
+    id: BufferId,
+    /// The checker's engine for the exporter's copy timeline (moves).
+    copy: Option<EngineId>,
+    /// The latest move fence.
+    last_move: Option<Fence>,
 }
 
 /// Violations of signalling critical sections taken from the fence layer
@@ -193,7 +217,7 @@ struct Runner<'a> {
     opts: &'a RunOptions,
     epoch: Instant,
     engines: Vec<EngineRt>,
-    buffers: Vec<(BufferState, BufferId)>,
+    buffers: Vec<BufRt>,
     names: Vec<Option<Named>>,
     jobs: Vec<JobRt>,
     checker: Option<Checker>,
@@ -243,19 +267,43 @@ pub fn run(sc: &Scenario, opts: &RunOptions) -> std::io::Result<RunResult> {
     }
     drop(done_tx);
     let mut buffers = Vec::new();
+    let mut errors = Vec::new();
     for (i, b) in sc.buffers.iter().enumerate() {
-        let id = match checker.as_mut() {
+        let exporter = &sc.engines[b.exporter].name;
+        let mut buf = Buffer::export(exporter, b.dynamic).map_err(|e| {
+            std::io::Error::other(format!("cannot export buffer `{}`: {e}", b.name))
+        })?;
+        for &(e, how) in &b.importers {
+            if let Err(err) = buf.attach(e, &sc.engines[e].name, how) {
+                errors.push(format!(
+                    "line {}: engine `{}` cannot attach to buffer `{}`: {err} (errno {})",
+                    b.line,
+                    sc.engines[e].name,
+                    b.name,
+                    err.errno()
+                ));
+            }
+        }
+        let (id, copy) = match checker.as_mut() {
             Some(c) => {
                 let id = c.add_buffer(&b.name);
                 c.attach(id, engines[b.exporter].id, Attach::Exporter);
                 for &(e, how) in &b.importers {
                     c.attach(id, engines[e].id, how);
                 }
-                id
+                let copy = buf
+                    .device()
+                    .map(|d| c.add_engine(&format!("{exporter}-copy"), d.copy_context()));
+                (id, copy)
             }
-            None => BufferId(i),
+            None => (BufferId(i), None),
         };
-        buffers.push((BufferState::new(), id));
+        buffers.push(BufRt {
+            buf,
+            id,
+            copy,
+            last_move: None,
+        });
     }
     let mut r = Runner {
         sc,
@@ -269,7 +317,7 @@ pub fn run(sc: &Scenario, opts: &RunOptions) -> std::io::Result<RunResult> {
         fence_timeout: opts.fence_timeout.unwrap_or(sc.fence_timeout),
         host_timeouts: Vec::new(),
         host_waits: Vec::new(),
-        errors: Vec::new(),
+        errors,
     };
 
     let total = sc.steps.len() as u64 * sc.repeat;
@@ -349,6 +397,7 @@ impl Runner<'_> {
             deps: Vec::new(),
             submit_us: start,
             timing: Some((start, end)),
+            signalled_us: None,
             checker_job,
         });
     }
@@ -387,12 +436,20 @@ impl Runner<'_> {
                 }
                 let mut policy = None;
                 for &(b, write) in &accesses {
+                    if let Err(e) = self.buffers[b].buf.prepare_access(*engine) {
+                        self.errors.push(format!(
+                            "line {line}: engine `{}` cannot access buffer `{}`: {e} (errno {})",
+                            spec.name,
+                            self.sc.buffers[b].name,
+                            e.errno()
+                        ));
+                    }
                     let p =
                         self.policy(*engine, b, mis.skip_kernel_fences, mis.skip_implicit_fences);
                     policy = Some(p);
-                    real.extend(p.select(&self.buffers[b].0.pending(), write));
+                    real.extend(p.select(&self.buffers[b].buf.pending(), write));
                     if let Some(c) = &self.checker {
-                        logical.extend(p.select(&c.implicit_fences(self.buffers[b].1), write));
+                        logical.extend(p.select(&c.implicit_fences(self.buffers[b].id), write));
                     }
                 }
                 dedup(&mut real);
@@ -423,75 +480,55 @@ impl Runner<'_> {
                     });
                 }
             }
-            StepKind::Evict { buffer, engine } => {
+            StepKind::Evict { buffer, engine, to } => self.move_buffer(*buffer, *engine, *to, line),
+            StepKind::Detach { buffer, engine } => {
                 let start = self.now();
-                // A move waits for every fence, BOOKKEEP included.
-                let real: Vec<Fence> = self.buffers[*buffer]
-                    .0
-                    .pending()
-                    .into_iter()
-                    .map(|(f, _)| f)
-                    .collect();
-                let logical: Vec<Fence> = match &self.checker {
-                    Some(c) => c
-                        .implicit_fences(self.buffers[*buffer].1)
-                        .into_iter()
-                        .map(|(f, _)| f)
-                        .collect(),
-                    None => Vec::new(),
-                };
-                let name = format!("move {}", self.sc.buffers[*buffer].name);
-                let duration = self.sc.engines[*engine].duration;
-                let fence = self.submit(
-                    *engine,
-                    JobKind::Move,
-                    &name,
-                    line,
-                    real,
-                    &logical,
-                    &[(*buffer, true)],
-                    None,
-                    duration,
-                    Default::default(),
-                );
-                self.add_fence(*buffer, &fence, Usage::Kernel, line);
-                if let Some(c) = &mut self.checker {
-                    if let Some(job) = c.job_of(&fence) {
-                        c.moved(self.buffers[*buffer].1, job, Some(line));
+                match self.buffers[*buffer].buf.detach(*engine) {
+                    Ok(_) => {
+                        if let Some(c) = &mut self.checker {
+                            c.detach(
+                                self.buffers[*buffer].id,
+                                self.engines[*engine].id,
+                                Some(line),
+                            );
+                        }
                     }
+                    Err(e) => self.errors.push(format!(
+                        "line {line}: dma_buf_detach failed: {e} (errno {})",
+                        e.errno()
+                    )),
                 }
-                let notified: Vec<&str> = self.sc.buffers[*buffer]
-                    .importers
-                    .iter()
-                    .filter(|(_, a)| *a == Attach::Dynamic)
-                    .map(|(e, _)| self.sc.engines[*e].name.as_str())
-                    .collect();
-                let what = if notified.is_empty() {
-                    format!("evict {}", self.sc.buffers[*buffer].name)
-                } else {
-                    format!(
-                        "evict {} (move_notify: {})",
-                        self.sc.buffers[*buffer].name,
-                        notified.join(", ")
-                    )
-                };
-                self.host_slice(what, start, line, None);
+                let name = format!(
+                    "detach {} from {}",
+                    self.sc.engines[*engine].name, self.sc.buffers[*buffer].name
+                );
+                self.host_slice(name, start, line, None);
             }
             StepKind::ExportSyncFile { buffer, write, out } => {
                 let start = self.now();
                 let usage = Usage::rw(*write);
-                // DMA_BUF_IOCTL_EXPORT_SYNC_FILE: one sync file holding the
-                // merge of the pending fences (the global stub when idle).
-                let pending = self.buffers[*buffer].0.get_fences(usage);
-                let file = if pending.is_empty() {
-                    SyncFile::new(get_stub())
+                let flags = if *write {
+                    DMA_BUF_SYNC_WRITE
                 } else {
-                    SyncFile::new(unwrap_merge(&pending))
+                    DMA_BUF_SYNC_READ
                 };
-                let real = vec![file.fence().clone()];
+                let real = match self.buffers[*buffer]
+                    .buf
+                    .dmabuf()
+                    .export_sync_file(flags as u32)
+                {
+                    Ok(file) => vec![file.fence().clone()],
+                    Err(e) => {
+                        self.errors.push(format!(
+                            "line {line}: EXPORT_SYNC_FILE failed: {e} (errno {})",
+                            e.errno()
+                        ));
+                        Vec::new()
+                    }
+                };
                 let logical = match &self.checker {
                     Some(c) => c
-                        .implicit_fences(self.buffers[*buffer].1)
+                        .implicit_fences(self.buffers[*buffer].id)
                         .into_iter()
                         .filter(|(_, u)| *u <= usage)
                         .map(|(f, _)| f)
@@ -513,20 +550,27 @@ impl Runner<'_> {
             } => {
                 let start = self.now();
                 let n = self.named(*fence);
-                // DMA_BUF_IOCTL_IMPORT_SYNC_FILE: every leaf is added.
-                for f in n.real.iter().flat_map(unwrap) {
-                    if !is_stub(&f) {
-                        if let Err(e) = self.buffers[*buffer].0.add_fence(&f, *usage) {
-                            self.errors.push(format!(
-                                "line {line}: IMPORT_SYNC_FILE failed: {e} (errno {})",
-                                e.errno()
-                            ));
-                        }
+                let flags = if *usage == Usage::Write {
+                    DMA_BUF_SYNC_WRITE
+                } else {
+                    DMA_BUF_SYNC_READ
+                };
+                for f in &n.real {
+                    let file = SyncFile::new(f.clone());
+                    if let Err(e) = self.buffers[*buffer]
+                        .buf
+                        .dmabuf()
+                        .import_sync_file(flags as u32, &file)
+                    {
+                        self.errors.push(format!(
+                            "line {line}: IMPORT_SYNC_FILE failed: {e} (errno {})",
+                            e.errno()
+                        ));
                     }
                 }
                 if let Some(c) = &mut self.checker {
                     for f in &n.logical {
-                        c.add_fence(self.buffers[*buffer].1, f, *usage, Some(line));
+                        c.add_fence(self.buffers[*buffer].id, f, *usage, Some(line));
                     }
                 }
                 let name = format!(
@@ -546,7 +590,11 @@ impl Runner<'_> {
                 let n = self.named(*fence);
                 let ctx = self.engines[*context].context;
                 if let Some(f) = n.real.first() {
-                    if let Err(e) = self.buffers[*buffer].0.replace_fences(ctx, f, *usage) {
+                    let resv = self.buffers[*buffer].buf.dmabuf().resv();
+                    if let Err(e) = resv
+                        .lock(None)
+                        .and_then(|mut g| g.replace_fences(ctx, f, *usage))
+                    {
                         self.errors.push(format!(
                             "line {line}: dma_resv_replace_fences failed: {e} (errno {})",
                             e.errno()
@@ -554,7 +602,7 @@ impl Runner<'_> {
                     }
                 }
                 if let (Some(c), Some(f)) = (&mut self.checker, n.logical.first()) {
-                    c.replace_fences(self.buffers[*buffer].1, ctx, f, *usage, Some(line));
+                    c.replace_fences(self.buffers[*buffer].id, ctx, f, *usage, Some(line));
                 }
                 let name = format!(
                     "replace_fences {} ({})",
@@ -575,11 +623,46 @@ impl Runner<'_> {
                     skip_implicit: false,
                 };
                 let mut logical = Vec::new();
+                let dir = if *write {
+                    DMA_BUF_SYNC_WRITE
+                } else {
+                    DMA_BUF_SYNC_READ
+                };
+                let buf = self.buffers[*buffer].buf.dmabuf().clone();
+                let mut ops = Vec::new();
                 if *bracketed {
-                    let real = p.select(&self.buffers[*buffer].0.pending(), *write);
-                    self.host_wait_real(&real, line);
+                    // DMA_BUF_IOCTL_SYNC START waits for what the access
+                    // conflicts with (no timeout: every engine fence
+                    // signals, hung ones by the engine's recovery).
+                    for f in buf.resv().get_fences(Usage::rw(*write)) {
+                        self.host_waits.push((f, line));
+                    }
+                    ops.push((
+                        "DMA_BUF_IOCTL_SYNC START",
+                        buf.sync(DMA_BUF_SYNC_START | dir),
+                    ));
                     if let Some(c) = &self.checker {
-                        logical = p.select(&c.implicit_fences(self.buffers[*buffer].1), *write);
+                        logical = p.select(&c.implicit_fences(self.buffers[*buffer].id), *write);
+                    }
+                }
+                let mut word = [0u8; 8];
+                ops.push((
+                    "the CPU access",
+                    if *write {
+                        buf.write_at(0, &[0xa5; 8])
+                    } else {
+                        buf.read_at(0, &mut word)
+                    },
+                ));
+                if *bracketed {
+                    ops.push(("DMA_BUF_IOCTL_SYNC END", buf.sync(DMA_BUF_SYNC_END | dir)));
+                }
+                for (what, r) in ops {
+                    if let Err(e) = r {
+                        self.errors.push(format!(
+                            "line {line}: {what} failed: {e} (errno {})",
+                            e.errno()
+                        ));
                     }
                 }
                 let access = if *write { Access::Write } else { Access::Read };
@@ -598,7 +681,7 @@ impl Runner<'_> {
                         },
                         fence: None,
                         deps: &logical,
-                        accesses: &[(self.buffers[*buffer].1, access)],
+                        accesses: &[(self.buffers[*buffer].id, access)],
                         policy: Some(p),
                         label: &name,
                         line: Some(line),
@@ -630,6 +713,7 @@ impl Runner<'_> {
                             .engines
                             .iter()
                             .filter_map(|e| e.last_fence.clone())
+                            .chain(self.buffers.iter().filter_map(|b| b.last_move.clone()))
                             .collect();
                         (f.clone(), f, "wait all".to_owned())
                     }
@@ -653,15 +737,104 @@ impl Runner<'_> {
     }
 
     fn add_fence(&mut self, buffer: usize, fence: &Fence, usage: Usage, line: usize) {
-        if let Err(e) = self.buffers[buffer].0.add_fence(fence, usage) {
+        if let Err(e) = self.buffers[buffer].buf.publish(fence, usage) {
             self.errors.push(format!(
                 "line {line}: dma_resv_add_fence failed: {e} (errno {})",
                 e.errno()
             ));
         }
         if let Some(c) = &mut self.checker {
-            c.add_fence(self.buffers[buffer].1, fence, usage, Some(line));
+            c.add_fence(self.buffers[buffer].id, fence, usage, Some(line));
         }
+    }
+
+    /// An `evict`/`move` step: the device exporter moves the buffer (its
+    /// move fence, KERNEL, waits for every fence the buffer held), dynamic
+    /// importers get move_notify; the checker records the move as a job of
+    /// the exporter's copy timeline that writes the buffer.
+    fn move_buffer(&mut self, buffer: usize, engine: usize, to: Option<Placement>, line: usize) {
+        let start = self.now();
+        let bname = self.sc.buffers[buffer].name.clone();
+        let b = &self.buffers[buffer];
+        let moved = b.buf.target(to).and_then(|t| Ok((t, b.buf.move_to(t)?)));
+        let (fence, notified) = match moved {
+            Ok((_, (Some(fence), notified))) => (fence, notified),
+            Ok((t, (None, _))) => {
+                self.errors.push(format!(
+                    "line {line}: nothing to move: buffer `{bname}` is already in {}",
+                    match t {
+                        Placement::Vram => "VRAM",
+                        Placement::System => "system memory",
+                    }
+                ));
+                self.host_slice(format!("move {bname} (nothing to do)"), start, line, None);
+                return;
+            }
+            Err(e) => {
+                self.errors.push(format!(
+                    "line {line}: the exporter cannot move buffer `{bname}`: {e} (errno {})",
+                    e.errno()
+                ));
+                self.host_slice(format!("move {bname} (refused)"), start, line, None);
+                return;
+            }
+        };
+        let signalled = Arc::new(AtomicU64::new(u64::MAX));
+        {
+            let (at, epoch) = (signalled.clone(), self.epoch);
+            if fence
+                .add_callback(move |_| at.store(micros(epoch), Ordering::Release))
+                .is_err()
+            {
+                signalled.store(self.now(), Ordering::Release);
+            }
+        }
+        let name = format!("move {bname}");
+        let id = self.buffers[buffer].id;
+        let copy = self.buffers[buffer].copy;
+        let mut logical = Vec::new();
+        let checker_job = match (&mut self.checker, copy) {
+            (Some(c), Some(copy)) => {
+                // A move waits for every fence, BOOKKEEP included.
+                logical = c.implicit_fences(id).into_iter().map(|(f, _)| f).collect();
+                let job = c.job(JobDesc {
+                    engine: copy,
+                    kind: JobKind::Move,
+                    fence: Some(&fence),
+                    deps: &logical,
+                    accesses: &[(id, Access::Write)],
+                    policy: None,
+                    label: &name,
+                    line: Some(line),
+                });
+                c.add_fence(id, &fence, Usage::Kernel, Some(line));
+                c.moved(id, job, Some(line));
+                Some(job)
+            }
+            _ => None,
+        };
+        self.jobs.push(JobRt {
+            track: engine + 1,
+            name,
+            line,
+            fence: Some(fence.clone()),
+            deps: logical,
+            submit_us: start,
+            timing: None,
+            signalled_us: Some(signalled),
+            checker_job,
+        });
+        self.buffers[buffer].last_move = Some(fence);
+        let notified: Vec<&str> = notified
+            .iter()
+            .map(|&e| self.sc.engines[e].name.as_str())
+            .collect();
+        let what = if notified.is_empty() {
+            format!("evict {bname}")
+        } else {
+            format!("evict {bname} (move_notify: {})", notified.join(", "))
+        };
+        self.host_slice(what, start, line, None);
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -693,7 +866,7 @@ impl Runner<'_> {
                 .iter()
                 .map(|&(b, w)| {
                     (
-                        self.buffers[b].1,
+                        self.buffers[b].id,
                         if w { Access::Write } else { Access::Read },
                     )
                 })
@@ -724,6 +897,7 @@ impl Runner<'_> {
             },
             submit_us,
             timing: None,
+            signalled_us: None,
             checker_job,
         });
         let msg = JobMsg {
@@ -747,6 +921,14 @@ impl Runner<'_> {
         violations: Vec<signalling::Violation>,
     ) -> RunResult {
         let mut engine_jobs = 0u64;
+        for j in &mut self.jobs {
+            if let Some(at) = &j.signalled_us {
+                engine_jobs += 1;
+                let end = at.load(Ordering::Acquire);
+                let end = if end == u64::MAX { j.submit_us } else { end };
+                j.timing = Some((j.submit_us, end.max(j.submit_us)));
+            }
+        }
         for t in &timings {
             engine_jobs += 1;
             if let Some(j) = self.jobs.get_mut(t.job) {

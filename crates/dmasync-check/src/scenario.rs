@@ -17,7 +17,8 @@
 //! [[buffer]]
 //! name = "fb"
 //! exporter = "gpu"
-//! dynamic = true              # the exporter may move it (VRAM)
+//! dynamic = true              # device memory (VRAM) that the exporter
+//!                             # may move; else system-heap memory
 //! importers = [{ engine = "display", attach = "static" }]
 //!
 //! [[step]]
@@ -37,8 +38,11 @@
 //!
 //! Other steps: `export_sync_file` (`buffer`, `access` = read/write, `out`),
 //! `import_sync_file` (`buffer`, `fence`, `usage` = read/write),
-//! `evict` or `move` (`buffer`, optional `engine`: the exporter, the
-//! default, or an engine of kind `copy`),
+//! `evict` (to system memory) or `move` (to the other placement: VRAM
+//! and system memory) of a `dynamic` buffer (`buffer`, optional `engine`:
+//! the track the copy is drawn on, the exporter by default or an engine of
+//! kind `copy`), `detach` (`buffer`, `engine`: an importer unmaps and
+//! detaches; it cannot use the buffer afterwards),
 //! `cpu` (`buffer`, `access`, `bracketed` = true), `wait` (`fence`,
 //! `engine` or `all = true`), `replace` (`buffer`, `context` = an engine
 //! name, `fence`, `usage`: `dma_resv_replace_fences`).
@@ -57,6 +61,8 @@ use std::time::Duration;
 
 use serde::Deserialize;
 use toml::Spanned;
+
+use dmasync::buf::device::Placement;
 
 use crate::checker::{Attach, SyncMode};
 use crate::state::Usage;
@@ -240,7 +246,17 @@ pub enum StepKind {
     Evict {
         /// The buffer.
         buffer: usize,
-        /// The engine doing the copy.
+        /// The engine whose track shows the copy.
+        engine: usize,
+        /// Where to (`evict`: system memory), or `None` for the other
+        /// placement (`move`).
+        to: Option<Placement>,
+    },
+    /// An importer unmaps and detaches (`dma_buf_detach`).
+    Detach {
+        /// The buffer.
+        buffer: usize,
+        /// The importing engine.
         engine: usize,
     },
     /// CPU access through mmap.
@@ -616,12 +632,20 @@ impl Parser<'_> {
         }
 
         let mut names: Vec<String> = Vec::new();
+        let mut detached: Vec<(usize, usize)> = Vec::new();
         let mut steps = Vec::new();
         for s in &raw.step {
             let start = s.span().start;
             steps.push(Step {
                 line: self.line(start),
-                kind: self.step(s.get_ref(), start, &engines, &buffers, &mut names)?,
+                kind: self.step(
+                    s.get_ref(),
+                    start,
+                    &engines,
+                    &buffers,
+                    &mut names,
+                    &mut detached,
+                )?,
             });
         }
 
@@ -663,6 +687,7 @@ impl Parser<'_> {
         engines: &[EngineSpec],
         buffers: &[BufferSpec],
         names: &mut Vec<String>,
+        detached: &mut Vec<(usize, usize)>,
     ) -> Result<StepKind, ScenarioError> {
         let op = s.op.get_ref().as_str();
         // Which keys each op accepts.
@@ -672,13 +697,14 @@ impl Parser<'_> {
             "export_sync_file" => &["buffer", "access", "out"],
             "import_sync_file" => &["buffer", "fence", "usage"],
             "evict" | "move" => &["buffer", "engine"],
+            "detach" => &["buffer", "engine"],
             "cpu" => &["buffer", "access", "bracketed"],
             "wait" => &["fence", "engine", "all"],
             "replace" => &["buffer", "context", "fence", "usage"],
             other => {
                 return Err(self.at(
                     &s.op,
-                    format!("unknown step `{other}` (expected submit, present, export_sync_file, import_sync_file, evict, move, cpu, wait or replace)"),
+                    format!("unknown step `{other}` (expected submit, present, export_sync_file, import_sync_file, evict, move, detach, cpu, wait or replace)"),
                 ))
             }
         };
@@ -768,6 +794,15 @@ impl Parser<'_> {
                         buffer: usize,
                         at: &Spanned<String>|
          -> Result<(), ScenarioError> {
+            if detached.contains(&(buffer, engine)) {
+                return Err(self.at(
+                    at,
+                    format!(
+                        "engine `{}` cannot access buffer `{}`: it detached from it in an earlier step",
+                        engines[engine].name, buffers[buffer].name
+                    ),
+                ));
+            }
             if buffers[buffer].attachment(engine).is_none() {
                 return Err(self.at(
                     at,
@@ -883,7 +918,37 @@ impl Parser<'_> {
                     }
                     None => buffers[buffer].exporter,
                 };
-                StepKind::Evict { buffer, engine }
+                StepKind::Evict {
+                    buffer,
+                    engine,
+                    to: (op == "evict").then_some(Placement::System),
+                }
+            }
+            "detach" => {
+                let b = need(&s.buffer, "buffer")?;
+                let buffer = self.buffer(buffers, &b)?;
+                let e = need(&s.engine, "engine")?;
+                let engine = self.engine(engines, &e)?;
+                if !buffers[buffer].importers.iter().any(|(i, _)| *i == engine) {
+                    return Err(self.at(
+                        &e,
+                        format!(
+                            "engine `{}` does not import buffer `{}`: only importers detach",
+                            engines[engine].name, buffers[buffer].name
+                        ),
+                    ));
+                }
+                if detached.contains(&(buffer, engine)) {
+                    return Err(self.at(
+                        &e,
+                        format!(
+                            "engine `{}` already detached from buffer `{}`",
+                            engines[engine].name, buffers[buffer].name
+                        ),
+                    ));
+                }
+                detached.push((buffer, engine));
+                StepKind::Detach { buffer, engine }
             }
             "cpu" => {
                 let buffer = self.buffer(buffers, &need(&s.buffer, "buffer")?)?;

@@ -164,3 +164,106 @@ fence = "all"
     );
     assert!(!r.is_clean());
 }
+
+#[test]
+fn every_builtin_runs_without_an_operation_the_layer_refuses() {
+    for b in BUILTINS {
+        let mut sc = b.load().unwrap();
+        sc.repeat = sc.repeat.min(50);
+        let r = run(&sc, &RunOptions::default()).unwrap();
+        assert!(r.errors.is_empty(), "{}: {:?}", b.name, r.errors);
+    }
+}
+
+#[test]
+fn evictions_notify_the_dynamic_importer_through_the_layer() {
+    let sc = builtin::find("memory-pressure").unwrap().load().unwrap();
+    let r = run(&sc, &RunOptions::default()).unwrap();
+    let names: Vec<&str> = r.timeline.slices.iter().map(|s| s.name.as_str()).collect();
+    // The texture moved twice, each time with gpu2's real move_notify;
+    // `target` has no dynamic importer.
+    assert_eq!(
+        names
+            .iter()
+            .filter(|n| **n == "evict texture (move_notify: gpu2)")
+            .count(),
+        2,
+        "{names:?}"
+    );
+    assert!(names.contains(&"evict target"), "{names:?}");
+    // Each move is a job on the exporter's copy timeline, signalled.
+    let moves: Vec<_> = r
+        .timeline
+        .slices
+        .iter()
+        .filter(|s| s.name.starts_with("move "))
+        .collect();
+    assert_eq!(moves.len(), 3);
+    for m in moves {
+        assert!(
+            m.args.iter().any(|(k, v)| k == "status" && v == "1"),
+            "{m:?}"
+        );
+    }
+}
+
+const PINNED: &str = r#"
+[[engine]]
+name = "gpu"
+[[engine]]
+name = "encoder"
+kind = "video"
+sync = "none"
+[[buffer]]
+name = "nv12"
+exporter = "gpu"
+dynamic = true
+importers = [{ engine = "encoder", attach = "static" }]
+[[step]]
+op = "submit"
+engine = "encoder"
+reads = ["nv12"]
+"#;
+
+#[test]
+fn the_layer_refuses_to_move_a_pinned_buffer() {
+    // A static importer pins the buffer (moved to system memory, where it
+    // can reach it): a move is -EBUSY and nothing moves.
+    let src = format!("{PINNED}[[step]]\nop = \"move\"\nbuffer = \"nv12\"\n");
+    let sc = dmasync_check::Scenario::parse(&src, "p.toml", "p").unwrap();
+    let r = run(&sc, &RunOptions::default()).unwrap();
+    assert_eq!(r.errors.len(), 1, "{:?}", r.errors);
+    assert!(
+        r.errors[0].contains("cannot move buffer `nv12`") && r.errors[0].contains("errno 16"),
+        "{}",
+        r.errors[0]
+    );
+    assert!(r.findings.is_empty(), "{:?}", r.findings);
+}
+
+#[test]
+fn evicting_a_buffer_already_in_system_memory_moves_nothing() {
+    let src = format!("{PINNED}[[step]]\nop = \"evict\"\nbuffer = \"nv12\"\n");
+    let sc = dmasync_check::Scenario::parse(&src, "p.toml", "p").unwrap();
+    let r = run(&sc, &RunOptions::default()).unwrap();
+    assert_eq!(r.errors.len(), 1, "{:?}", r.errors);
+    assert!(
+        r.errors[0].contains("already in system memory"),
+        "{}",
+        r.errors[0]
+    );
+    assert_eq!(r.jobs, 1);
+}
+
+#[test]
+fn a_move_after_the_static_importer_waited_and_detached_is_clean() {
+    // The importer's work is over (the host waited for it) before it
+    // gives up its pin: the move is legal and safe.
+    let src = format!(
+        "{PINNED}out = \"enc\"\n[[step]]\nop = \"wait\"\nfence = \"enc\"\n[[step]]\nop = \"detach\"\nbuffer = \"nv12\"\nengine = \"encoder\"\n[[step]]\nop = \"move\"\nbuffer = \"nv12\"\n[[step]]\nop = \"wait\"\nall = true\n"
+    );
+    let sc = dmasync_check::Scenario::parse(&src, "p.toml", "p").unwrap();
+    let r = run(&sc, &RunOptions::default()).unwrap();
+    assert!(r.is_clean(), "{:?} {:?}", r.errors, r.findings);
+    assert_eq!(r.jobs, 2);
+}

@@ -247,3 +247,65 @@ fn repeated_races_are_counted_in_one_finding() {
     assert_eq!(races.len(), 2);
     assert_eq!(races.iter().map(|f| f.count).sum::<u64>(), 9);
 }
+
+fn move_job(c: &mut Checker, copy: &mut Eng, b: dmasync_check::checker::BufferId) -> JobId {
+    copy.seqno += 1;
+    let f = Fence::new(copy.ops.clone(), copy.ctx, copy.seqno);
+    let deps: Vec<Fence> = c.implicit_fences(b).into_iter().map(|(f, _)| f).collect();
+    let id = c.job(JobDesc {
+        engine: copy.id,
+        kind: JobKind::Move,
+        fence: Some(&f),
+        deps: &deps,
+        accesses: &[(b, Access::Write)],
+        policy: None,
+        label: "move",
+        line: None,
+    });
+    c.add_fence(b, &f, Usage::Kernel, None);
+    c.moved(b, id, None);
+    id
+}
+
+#[test]
+fn a_static_importer_that_detaches_before_its_device_is_done_breaks_c4() {
+    let mut c = Checker::new();
+    let mut enc = engine(&mut c, "encoder");
+    let mut copy = engine(&mut c, "gpu-copy");
+    let b = c.add_buffer("nv12");
+    c.attach(b, enc.id, Attach::Static);
+    let (read, _) = job(&mut c, &mut enc, &[], &[(b, Access::Read)]);
+    c.detach(b, enc.id, Some(7));
+    let mv = move_job(&mut c, &mut copy, b);
+    let checks: Vec<(&str, Check)> = c.findings().iter().map(|f| (f.rule, f.check)).collect();
+    assert_eq!(checks, vec![("C4", Check::Race), ("C4", Check::PinnedMove)]);
+    assert_eq!(c.findings()[1].jobs, vec![read, mv]);
+    assert!(c.findings()[1].message.contains("detached at line 7"));
+}
+
+#[test]
+fn a_static_importer_that_detaches_after_the_host_waited_for_it_is_fine() {
+    let mut c = Checker::new();
+    let mut enc = engine(&mut c, "encoder");
+    let mut copy = engine(&mut c, "gpu-copy");
+    let b = c.add_buffer("nv12");
+    c.attach(b, enc.id, Attach::Static);
+    let (_, f) = job(&mut c, &mut enc, &[], &[(b, Access::Read)]);
+    c.host_wait(&[f]);
+    c.detach(b, enc.id, None);
+    move_job(&mut c, &mut copy, b);
+    assert!(c.findings().is_empty(), "{:?}", c.findings());
+}
+
+#[test]
+fn a_move_while_a_static_importer_is_attached_breaks_c4() {
+    // What an exporter that ignores pins does (the model's layer refuses).
+    let mut c = Checker::new();
+    let mut copy = engine(&mut c, "gpu-copy");
+    let enc = engine(&mut c, "encoder");
+    let b = c.add_buffer("nv12");
+    c.attach(b, enc.id, Attach::Static);
+    move_job(&mut c, &mut copy, b);
+    assert_eq!(c.broken_rules(), vec!["C4"]);
+    assert_eq!(c.findings()[0].check, Check::PinnedMove);
+}

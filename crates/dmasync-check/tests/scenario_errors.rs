@@ -208,3 +208,25 @@ fn garbage_never_panics() {
     }
     assert!(errors > 0);
 }
+
+#[test]
+fn only_an_importer_detaches() {
+    let tail = "\n[[step]]\nop = \"detach\"\nbuffer = \"fb\"\nengine = \"gpu\"\n";
+    let (line, msg) = error(tail);
+    assert_eq!(line, line_of(tail, "engine = \"gpu\""));
+    assert!(msg.contains("does not import buffer `fb`"), "{msg}");
+}
+
+#[test]
+fn a_detached_importer_cannot_access_the_buffer_or_detach_again() {
+    let detach = "\n[[step]]\nop = \"detach\"\nbuffer = \"fb\"\nengine = \"display\"\n";
+    let tail =
+        format!("{detach}\n[[step]]\nop = \"present\"\nengine = \"display\"\nbuffer = \"fb\"\n");
+    let (line, msg) = error(&tail);
+    let src = format!("{HEAD}{tail}");
+    let last = src.rfind("buffer = \"fb\"").unwrap();
+    assert_eq!(line, src[..last].matches('\n').count() + 1);
+    assert!(msg.contains("detached from it in an earlier step"), "{msg}");
+    let (_, msg) = error(&format!("{detach}{detach}"));
+    assert!(msg.contains("already detached"), "{msg}");
+}
