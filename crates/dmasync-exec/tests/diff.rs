@@ -206,10 +206,11 @@ fn build_probe(name: &str) -> PathBuf {
     out
 }
 
-/// Runs `prog` under `dmasync exec`; returns its stdout.
-fn run_under_dmasync(prog: &Path) -> Result<String, String> {
+/// Runs `prog` under `dmasync exec`; returns its stdout, and an error that
+/// says how it ended unless it exited with 0.
+fn run_under_dmasync(prog: &Path) -> (String, Result<(), String>) {
     let dmasync = binaries().join("dmasync");
-    let mut child = Command::new(&dmasync)
+    let mut child = match Command::new(&dmasync)
         .arg("exec")
         .arg("--")
         .arg(prog)
@@ -217,7 +218,10 @@ fn run_under_dmasync(prog: &Path) -> Result<String, String> {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .map_err(|e| format!("{}: {e}", dmasync.display()))?;
+    {
+        Ok(c) => c,
+        Err(e) => return (String::new(), Err(format!("{}: {e}", dmasync.display()))),
+    };
     let mut stdout = child.stdout.take().expect("piped");
     let mut stderr = child.stderr.take().expect("piped");
     let reader = std::thread::spawn(move || {
@@ -232,8 +236,10 @@ fn run_under_dmasync(prog: &Path) -> Result<String, String> {
     });
     let start = Instant::now();
     let status = loop {
-        if let Some(st) = child.try_wait().map_err(|e| e.to_string())? {
-            break Some(st);
+        match child.try_wait() {
+            Ok(Some(st)) => break Some(st),
+            Ok(None) => {}
+            Err(e) => return (String::new(), Err(e.to_string())),
         }
         if start.elapsed() > TIMEOUT {
             // SIGTERM is passed on to the program by the supervisor.
@@ -248,13 +254,12 @@ fn run_under_dmasync(prog: &Path) -> Result<String, String> {
     };
     let out = reader.join().unwrap_or_default();
     let err = err_reader.join().unwrap_or_default();
-    match status {
-        Some(st) if st.success() => Ok(out),
-        Some(st) => Err(format!("exited with {st}\nstdout:\n{out}\nstderr:\n{err}")),
-        None => Err(format!(
-            "timed out after {TIMEOUT:?}\nstdout:\n{out}\nstderr:\n{err}"
-        )),
-    }
+    let how = match status {
+        Some(st) if st.success() => Ok(()),
+        Some(st) => Err(format!("{st}; stderr:\n{err}")),
+        None => Err(format!("timed out after {TIMEOUT:?}; stderr:\n{err}")),
+    };
+    (out, how)
 }
 
 /// A line-level diff of `want` (golden) and `got`, unified-style.
@@ -278,12 +283,12 @@ fn render_diff(want: &[&str], got: &[&str]) -> String {
             ops.push((' ', i, want[i]));
             i += 1;
             j += 1;
-        } else if j < m && (i == n || lcs[i][j + 1] >= lcs[i + 1][j]) {
-            ops.push(('+', j, got[j]));
-            j += 1;
-        } else {
+        } else if i < n && (j == m || lcs[i + 1][j] >= lcs[i][j + 1]) {
             ops.push(('-', i, want[i]));
             i += 1;
+        } else {
+            ops.push(('+', j, got[j]));
+            j += 1;
         }
     }
     // Print changes with two lines of context.
@@ -384,12 +389,19 @@ fn check_c_probe(probe: &str) {
         }
     }
     let bin = build_probe(probe);
-    let got = run_under_dmasync(&bin).unwrap_or_else(|e| panic!("{probe}: {e}"));
-    match compare(probe, probe, &got) {
-        Ok(n) => say(&format!(
-            "{probe}: {n} lines identical to the kernel's, the rest known differences"
+    let (got, how) = run_under_dmasync(&bin);
+    report(probe, probe, &got, how);
+}
+
+/// Panics with the diff (and how the probe ended) unless `got` matches.
+fn report(probe: &str, golden: &str, got: &str, how: Result<(), String>) {
+    match (compare(probe, golden, got), how) {
+        (Ok(n), Ok(())) => say(&format!(
+            "{probe}: {n} lines identical to the kernel's golden/{golden}.txt, the rest known differences"
         )),
-        Err(e) => panic!("{e}"),
+        (Ok(_), Err(how)) => panic!("{probe}: same output as the kernel's, but it ended with {how}"),
+        (Err(diff), Ok(())) => panic!("{diff}"),
+        (Err(diff), Err(how)) => panic!("{diff}\n{probe} ended with {how}"),
     }
 }
 
@@ -415,13 +427,8 @@ c_probe!(diff_vgem_expiry, "vgem-expiry");
 #[test]
 fn diff_rust_probe() {
     let bin = binaries().join("dmasync-probe");
-    let got = run_under_dmasync(&bin).unwrap_or_else(|e| panic!("dmasync-probe: {e}"));
-    match compare("dmasync-probe", "sync", &got) {
-        Ok(n) => say(&format!(
-            "dmasync-probe: {n} lines identical to the kernel's sync.txt"
-        )),
-        Err(e) => panic!("{e}"),
-    }
+    let (got, how) = run_under_dmasync(&bin);
+    report("dmasync-probe", "sync", &got, how);
 }
 
 /// Every probe has its source and its golden file; the lists name only
