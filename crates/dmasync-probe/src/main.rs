@@ -158,6 +158,20 @@ fn cstr(b: &[u8]) -> &[u8] {
     &b[..n]
 }
 
+/// A name as it is (escaped when not printable): driver names, which are
+/// never the command name even when they equal it.
+fn plain_name(raw: &[u8]) -> String {
+    let mut o = String::new();
+    for &c in cstr(raw) {
+        if (0x20..0x7f).contains(&c) && c != b'\\' {
+            o.push(c as char);
+        } else {
+            o.push_str(&format!("\\x{c:02x}"));
+        }
+    }
+    o
+}
+
 /// The probe's state: its command name and the contexts seen so far.
 struct Probe {
     comm: Vec<u8>,
@@ -282,7 +296,7 @@ impl Probe {
         );
         for (i, f) in info.fences.iter().enumerate() {
             let obj = self.norm_name(&f.obj_name);
-            let drv = self.norm_name(&f.driver_name);
+            let drv = plain_name(&f.driver_name);
             println!(
                 "{label}[{i}]: obj={obj} driver={drv} status={} flags={} {}",
                 f.status,

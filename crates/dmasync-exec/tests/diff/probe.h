@@ -243,6 +243,25 @@ static const char *norm_name(const char *name)
 	return o;
 }
 
+/* A name printed as it is (escaped when not printable): driver names,
+ * which never contain the command name even when they equal it. */
+static const char *plain_name(const char *name)
+{
+	static char buf[4][160];
+	static int slot;
+	char *o = buf[slot = (slot + 1) % 4];
+	size_t k = 0;
+	for (size_t i = 0; i < 32 && name[i] && k + 5 < 160; i++) {
+		unsigned char c = name[i];
+		if (c >= 0x20 && c < 0x7f && c != '\\')
+			o[k++] = c;
+		else
+			k += snprintf(o + k, 160 - k, "\\x%02x", c);
+	}
+	o[k] = 0;
+	return o;
+}
+
 static const char *ts(uint64_t t)
 {
 	return t ? "ts>0" : "ts=0";
@@ -326,7 +345,7 @@ static void show_file(const char *label, int fd)
 	for (uint32_t i = 0; i < info.num_fences; i++) {
 		struct sync_fence_info *f = &fence_infos[i];
 		out("%s[%u]: obj=%s driver=%s status=%d flags=%u %s", label, i, norm_name(f->obj_name),
-		    norm_name(f->driver_name), f->status, f->flags, ts(f->timestamp_ns));
+		    plain_name(f->driver_name), f->status, f->flags, ts(f->timestamp_ns));
 	}
 }
 
