@@ -134,8 +134,8 @@ const KNOWN: &[(&str, &str, &str, &str)] = &[
     (
         "sync-bad",
         "o_path: INC EBADF",
-        "o_path: INC ok",
-        "an O_PATH open of sw_sync is served as a full open",
+        "o_path: INC ENOTTY",
+        "an O_PATH open of sw_sync is served as a read-only description of a template file (ADDFD cannot install O_PATH files)",
     ),
 ];
 
