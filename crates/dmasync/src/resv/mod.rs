@@ -103,7 +103,8 @@ use crate::error::{Error, Result};
 use crate::fence::{context_alloc, signalling, CallbackId, Fence, Interrupt};
 use crate::sync::{AtomicBool, AtomicU32, Mutex, Ordering};
 
-use crate::fence::{array_create, is_container, unwrap};
+use crate::fence::array::new_array;
+use crate::fence::{is_container, unwrap};
 use cell::{ArcCell, OptionCell};
 
 /// One stored fence and its usage; immutable once published.
@@ -484,15 +485,26 @@ impl Resv {
     /// Takes no lock.
     #[doc(alias = "dma_resv_get_fences")]
     pub fn get_fences(&self, usage: Usage) -> Vec<Fence> {
-        let mut it = self.iter_unlocked(usage);
-        let mut out = Vec::new();
-        while let Some(f) = it.next() {
-            if it.is_restarted() {
-                out.clear();
+        // The unlocked iterator's walk, checking for a new list once at the
+        // end rather than after every step: a replaced list is never
+        // published again, so both see the same snapshots.
+        loop {
+            let list = self.list.load();
+            let num = list.num();
+            let mut out = Vec::with_capacity(num);
+            for slot in &list.slots[..num.min(list.slots.len())] {
+                slot.with(|e| {
+                    if let Some(e) = e {
+                        if e.usage <= usage && !e.fence.is_signaled() {
+                            out.push(e.fence.clone());
+                        }
+                    }
+                });
             }
-            out.push(f);
+            if self.list.is(&list) {
+                return out;
+            }
         }
-        out
     }
 
     /// One fence standing for every unsignalled fence of `usage` or
@@ -509,7 +521,9 @@ impl Resv {
         match fences.len() {
             0 => Ok(None),
             1 => Ok(fences.pop()),
-            _ => array_create(fences, context_alloc(1), 1, false).map(Some),
+            // Stored fences are never containers: no need for
+            // array_create's checks of each member.
+            _ => Ok(Some(new_array(fences, context_alloc(1), 1, false))),
         }
     }
 
