@@ -12,7 +12,7 @@ use std::borrow::Cow;
 use std::time::Duration;
 
 use crate::error::{Error, Result};
-use crate::fence::merge::unwrap_merge;
+use crate::fence::merge::merge_refs;
 use crate::fence::unwrap::{for_each_leaf, leaf_slice, unwrap};
 use crate::fence::{Fence, Interrupt};
 
@@ -176,7 +176,7 @@ impl SyncFile {
     /// the new file's name to be synthesised. Both inputs are unchanged.
     #[doc(alias = "SYNC_IOC_MERGE")]
     pub fn merge(&self, other: &SyncFile, name: &[u8]) -> SyncFile {
-        let fence = unwrap_merge(&[self.fence.clone(), other.fence.clone()]);
+        let fence = merge_refs([&self.fence, &other.fence]);
         SyncFile {
             fence,
             user_name: name_from_bytes(name),
