@@ -127,21 +127,21 @@ pub trait FenceOps: Any + Send + Sync {
 /// (see `Fence::add_notify_passive`). `notify` runs like any callback:
 /// on the signalling thread, with no lock of the fence held.
 pub(crate) trait Notify: Send + Sync {
-    /// The fence the registration `(slot, token)` was queued on signalled.
-    fn notify(&self, slot: u32, token: u64);
+    /// The fence the registration `key` was queued on signalled.
+    fn notify(&self, key: u32);
 }
 
 /// A queued callback; see [`Fence::add_callback`].
 enum Callback {
     Boxed(Box<dyn FnOnce(&Fence) + Send>),
-    Notify(Arc<dyn Notify>, u32, u64),
+    Notify(Arc<dyn Notify>, u32),
 }
 
 impl Callback {
     fn call(self, fence: &Fence) {
         match self {
             Callback::Boxed(cb) => cb(fence),
-            Callback::Notify(n, slot, token) => n.notify(slot, token),
+            Callback::Notify(n, key) => n.notify(key),
         }
     }
 }
@@ -451,17 +451,16 @@ impl Fence {
     /// Queues an internal observer like [`Fence::add_callback`] but
     /// without enabling signalling, so that it does not change the fence's
     /// state (the reservation object's index of signalled entries): on
-    /// signal, `target.notify(slot, token)` runs, with no closure allocated.
+    /// signal, `target.notify(key)` runs, with no closure allocated.
     ///
     /// # Errors
     /// [`Error::AlreadySignaled`] when the fence has signalled.
     pub(crate) fn add_notify_passive(
         &self,
         target: Arc<dyn Notify>,
-        slot: u32,
-        token: u64,
+        key: u32,
     ) -> Result<CallbackId> {
-        self.queue_passive(Callback::Notify(target, slot, token))
+        self.queue_passive(Callback::Notify(target, key))
     }
 
     fn queue_passive(&self, callback: Callback) -> Result<CallbackId> {

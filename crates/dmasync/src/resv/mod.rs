@@ -146,13 +146,15 @@ impl List {
 #[derive(Default)]
 struct Tracker {
     dirty: AtomicBool,
-    /// `(slot, token)` of each fence that signalled.
-    tokens: Mutex<Vec<(u32, u64)>>,
+    /// The slot of each fence that signalled. A report may be stale (the
+    /// slot was overwritten while its old fence was signalling): the
+    /// writer checks the slot's current fence before believing it.
+    slots: Mutex<Vec<u32>>,
 }
 
 impl Notify for Tracker {
-    fn notify(&self, slot: u32, token: u64) {
-        self.tokens.lock().push((slot, token));
+    fn notify(&self, slot: u32) {
+        self.slots.lock().push(slot);
         self.dirty.store(true, Ordering::Release);
     }
 }
@@ -235,9 +237,6 @@ struct Slot {
     fence_id: usize,
     context: u64,
     seqno: u64,
-    /// Identifies this registration in [`Tracker`] reports; a report
-    /// whose token is not the slot's current one is stale.
-    token: u64,
     /// The callback reporting the fence's signal; `None` if it had
     /// signalled when stored.
     cb: Option<CallbackId>,
@@ -255,7 +254,6 @@ struct Writer {
     by_context: ContextMap<ContextSlots>,
     /// Slots whose fence is known to have signalled.
     signalled: BTreeSet<u32>,
-    next_token: u64,
     tracker: Arc<Tracker>,
     history: dag::History,
 }
@@ -268,7 +266,6 @@ impl Writer {
             max: 0,
             by_context: ContextMap::default(),
             signalled: BTreeSet::new(),
-            next_token: 0,
             tracker: Arc::new(Tracker::default()),
             history: dag::History::default(),
         }
@@ -283,9 +280,14 @@ impl Writer {
         {
             return;
         }
-        let tokens = std::mem::take(&mut *self.tracker.tokens.lock());
-        for (s, t) in tokens {
-            if self.slots.get(s as usize).is_some_and(|x| x.token == t) {
+        let reports = std::mem::take(&mut *self.tracker.slots.lock());
+        for s in reports {
+            // A report is only a hint: the slot's current fence decides.
+            if self
+                .slots
+                .get(s as usize)
+                .is_some_and(|x| x.entry.fence.test_signaled_flag())
+            {
                 self.signalled.insert(s);
             }
         }
@@ -295,12 +297,7 @@ impl Writer {
     /// queueing the signal-report callback and, with `index_context`,
     /// adding the slot to its context's list.
     fn register(&mut self, index: u32, entry: Arc<Entry>, index_context: bool) -> Slot {
-        let token = self.next_token;
-        self.next_token += 1;
-        let cb = match entry
-            .fence
-            .add_notify_passive(self.tracker.clone(), index, token)
-        {
+        let cb = match entry.fence.add_notify_passive(self.tracker.clone(), index) {
             Ok(id) => Some(id),
             Err(_) => {
                 self.signalled.insert(index);
@@ -320,7 +317,6 @@ impl Writer {
             context,
             seqno: entry.fence.seqno(),
             entry,
-            token,
             cb,
         }
     }
@@ -359,7 +355,7 @@ impl Writer {
         self.by_context.clear();
         self.signalled.clear();
         self.drain();
-        self.tracker.tokens.lock().clear();
+        self.tracker.slots.lock().clear();
     }
 
     /// The slot the kernel's scan would overwrite with `fence` at `usage`.
