@@ -5,8 +5,11 @@
 //!   pending writers (an array of 16), dropped (kernel: ~2400 ns with close);
 //! * `import_sync_file/64`: IMPORT_SYNC_FILE of a 64-fence merged sync file
 //!   into a buffer that already holds those fences (kernel: ~15800 ns);
-//! * `sync_file_merge/64+64`: merging two 64-fence files (kernel, for two
-//!   single-fence files: ~2050 ns);
+//! * `import_sync_file/64_new`: the same with a file of 64 new points of
+//!   those timelines each time, which replace the stored ones (the file is
+//!   made outside the timing);
+//! * `sync_file_merge/64+64`: merging two 64-fence files, and
+//!   `sync_file_merge/1+1`: two single-fence files (kernel: ~2050 ns);
 //! * `sync_file_info/64`: FILE_INFO with 64 entries (kernel: ~7600 ns);
 //! * `poll/{idle,busy}`: poll IN|OUT of an idle buffer (kernel: ~380 ns)
 //!   and of a buffer with a pending writer whose slots are armed;
@@ -15,7 +18,7 @@
 
 use std::hint::black_box;
 
-use criterion::{criterion_group, criterion_main, Criterion};
+use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
 use dmasync::buf::{heap, Events, O_RDWR};
 use dmasync::fence::sw_sync::Timeline;
 use dmasync::resv::Usage;
@@ -51,9 +54,33 @@ fn bench(c: &mut Criterion) {
         b.iter(|| target.import_sync_file(2, black_box(&file)).unwrap())
     });
 
+    let fresh = heap::alloc(4096, O_RDWR, 0).unwrap();
+    let mut point = 2;
+    c.bench_function("import_sync_file/64_new", |b| {
+        b.iter_batched_ref(
+            || {
+                point += 1;
+                merged(&tls, point)
+            },
+            |file| fresh.import_sync_file(2, file).unwrap(),
+            BatchSize::SmallInput,
+        )
+    });
+    // 0 when the bench was filtered out.
+    let n = fresh.resv().lock(None).unwrap().num_fences();
+    assert!(n == 0 || n == 64, "{n} entries");
+
     let other = merged(&tls, 2);
     c.bench_function("sync_file_merge/64+64", |b| {
         b.iter(|| black_box(file.merge(&other, b"m")))
+    });
+
+    let (one, two) = (
+        SyncFile::new(tls[0].create_fence(1)),
+        SyncFile::new(tls[1].create_fence(1)),
+    );
+    c.bench_function("sync_file_merge/1+1", |b| {
+        b.iter(|| black_box(one.merge(&two, b"m")))
     });
 
     c.bench_function("sync_file_info/64", |b| {
@@ -84,7 +111,7 @@ fn bench(c: &mut Criterion) {
     });
 
     for tl in writers.iter().chain(&tls) {
-        tl.inc(2);
+        tl.inc(point);
     }
     tl.inc(1);
 }

@@ -209,17 +209,34 @@ impl DmaBuf {
     /// The wake-up of one slot (`dma_buf_poll_cb`): disarm, wake the
     /// waiters of `ev` (except `exclude`), drop the slot's reference.
     fn poll_wake(&self, ev: Events, exclude: Option<u64>) {
-        let woken: Vec<Waiter> = {
+        self.poll_wake_all(ev, exclude);
+    }
+
+    /// [`DmaBuf::poll_wake`] for each event of `ready`, OUT first then IN,
+    /// under one acquisition of the slots' lock: disarms each slot and
+    /// wakes, in that order, the waiters of OUT and then the remaining
+    /// waiters of IN.
+    fn poll_wake_all(&self, ready: Events, exclude: Option<u64>) {
+        let mut woken: Vec<(Events, Waiter)> = Vec::new();
+        {
             let mut s = self.inner.poll.slots.lock();
-            *s.active(ev) = false;
-            let all = std::mem::take(&mut s.waiters);
-            let (woken, kept) = all
-                .into_iter()
-                .partition(|w| w.mask.intersects(ev) && Some(w.id) != exclude);
-            s.waiters = kept;
-            woken
-        };
-        for w in woken {
+            for ev in [Events::OUT, Events::IN] {
+                if !ready.contains(ev) {
+                    continue;
+                }
+                *s.active(ev) = false;
+                if s.waiters.is_empty() {
+                    continue;
+                }
+                let all = std::mem::take(&mut s.waiters);
+                let (hit, kept): (Vec<Waiter>, Vec<Waiter>) = all
+                    .into_iter()
+                    .partition(|w| w.mask.intersects(ev) && Some(w.id) != exclude);
+                s.waiters = kept;
+                woken.extend(hit.into_iter().map(|w| (ev, w)));
+            }
+        }
+        for (ev, w) in woken {
             (w.wake)(ev);
         }
     }
@@ -232,35 +249,50 @@ impl DmaBuf {
         let Ok(guard) = self.resv().lock(None) else {
             return Events::ERR;
         };
+        // Claim the slots that are not armed; an armed one is not ready.
+        {
+            let mut s = self.inner.poll.slots.lock();
+            if guard.num_fences() == 0 && s.waiters.is_empty() {
+                // No fence to arm a slot on and nobody to wake: arming
+                // and disarming at once would change nothing.
+                if s.out_active {
+                    events.remove(Events::OUT);
+                }
+                if s.in_active {
+                    events.remove(Events::IN);
+                }
+                return events;
+            }
+            for ev in [Events::OUT, Events::IN] {
+                if events.contains(ev) {
+                    let active = s.active(ev);
+                    if *active {
+                        events.remove(ev);
+                    } else {
+                        *active = true;
+                    }
+                }
+            }
+        }
+        // Arm each claimed slot on the first fence that takes a callback.
         for (ev, usage) in [(Events::OUT, Usage::Read), (Events::IN, Usage::Write)] {
             if !events.contains(ev) {
                 continue;
             }
-            {
-                let mut s = self.inner.poll.slots.lock();
-                let active = s.active(ev);
-                if *active {
-                    events.remove(ev);
-                    continue;
-                }
-                *active = true;
-            }
-            let mut armed = false;
             for (fence, _) in guard.iter(usage) {
                 let file = self.clone();
                 if fence
                     .add_callback(move |_| file.poll_wake(ev, None))
                     .is_ok()
                 {
-                    armed = true;
+                    events.remove(ev);
                     break;
                 }
             }
-            if armed {
-                events.remove(ev);
-            } else {
-                self.poll_wake(ev, exclude);
-            }
+        }
+        // The claimed slots left unarmed are ready.
+        if !events.is_empty() {
+            self.poll_wake_all(events, exclude);
         }
         events
     }

@@ -15,6 +15,7 @@
 
 use super::DmaBuf;
 use crate::error::{Error, Result};
+use crate::fence::unwrap::leaf_slice;
 use crate::fence::{get_stub, unwrap, Fence};
 use crate::resv::Usage;
 use crate::sync_file::SyncFile;
@@ -87,14 +88,29 @@ impl DmaBuf {
     /// # Errors
     /// [`Error::NoMemory`] when the slots cannot be reserved.
     pub fn import_fence(&self, fence: &Fence, usage: Usage) -> Result<()> {
+        // Plain fences and arrays lend their leaves; a chain is walked
+        // once, before locking, and its leaves may be containers (a chain
+        // nested in a chain), which add_fence unwraps.
+        if let Some(leaves) = leaf_slice(fence) {
+            if leaves.is_empty() {
+                return Ok(());
+            }
+            let mut guard = self.resv().lock(None)?;
+            guard.reserve_fences(leaves.len())?;
+            // Lent leaves are never containers.
+            for leaf in leaves {
+                guard.add_leaf(leaf, usage)?;
+            }
+            return Ok(());
+        }
         let leaves: Vec<Fence> = unwrap(fence).collect();
         if leaves.is_empty() {
             return Ok(());
         }
         let mut guard = self.resv().lock(None)?;
         guard.reserve_fences(leaves.len())?;
-        for leaf in leaves {
-            guard.add_fence(leaf, usage)?;
+        for leaf in &leaves {
+            guard.add_fence_ref(leaf, usage)?;
         }
         Ok(())
     }

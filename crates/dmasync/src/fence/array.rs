@@ -216,7 +216,7 @@ pub fn array_create(
 }
 
 /// [`array_create`] for callers that have checked its preconditions.
-pub(super) fn new_array(
+pub(crate) fn new_array(
     fences: Vec<Fence>,
     context: u64,
     seqno: u64,

@@ -17,8 +17,9 @@
 //! The result is never a chain and never contains containers: a chain
 //! wrongly nested in a chain (which the kernel warns about) is flattened too.
 
+use super::array::is_array;
 use super::array::new_array;
-use super::unwrap::{is_container, unwrap};
+use super::unwrap::{self, is_container, leaf_slice};
 use super::{allocate_private_stub, context_alloc, monotonic_ns, Fence};
 
 /// Sorts `fences` by context ascending, the latest of each context first,
@@ -34,18 +35,20 @@ use super::{allocate_private_stub, context_alloc, monotonic_ns, Fence};
 #[doc(alias = "dma_fence_dedup_array")]
 pub fn dedup_array(fences: &mut Vec<Fence>) {
     fences.sort_by_key(Fence::context);
-    let mut kept: Vec<Fence> = Vec::with_capacity(fences.len());
-    for f in fences.drain(..) {
-        match kept.last_mut() {
-            Some(last) if last.context() == f.context() => {
-                if f.is_later(last) {
-                    *last = f;
-                }
+    // In place: `..kept` holds the fence kept for each context so far,
+    // `kept..next` the ones set aside, `next..` those still to look at.
+    let mut kept = 0;
+    for next in 0..fences.len() {
+        if kept > 0 && fences[kept - 1].context() == fences[next].context() {
+            if fences[next].is_later(&fences[kept - 1]) {
+                fences.swap(kept - 1, next);
             }
-            _ => kept.push(f),
+        } else {
+            fences.swap(kept, next);
+            kept += 1;
         }
     }
-    *fences = kept;
+    fences.truncate(kept);
 }
 
 /// The timestamp of a signalled fence (the kernel's `dma_fence_timestamp`,
@@ -55,20 +58,40 @@ fn timestamp_of(f: &Fence) -> u64 {
 }
 
 /// Visits the leaves of every input, flattening any container that shows
-/// up as a leaf (a chain nested in a chain).
-fn for_each_leaf(fences: &[Fence], mut visit: impl FnMut(Fence)) {
-    let mut stack: Vec<Fence> = fences.iter().rev().cloned().collect();
-    while let Some(head) = stack.pop() {
-        let mut nested = Vec::new();
-        for leaf in unwrap(&head) {
-            if is_container(&leaf) && !leaf.ptr_eq(&head) {
-                nested.push(leaf);
-            } else {
-                visit(leaf);
-            }
+/// up as a leaf (a chain nested in a chain) right after the walk that
+/// found it. Leaves are lent; only nested containers are referenced.
+fn for_each_leaf<'f>(fences: impl IntoIterator<Item = &'f Fence>, mut visit: impl FnMut(&Fence)) {
+    let mut stack: Vec<Fence> = Vec::new();
+    let mut nested: Vec<Fence> = Vec::new();
+    for head in fences {
+        walk(head, &mut nested, &mut visit);
+        if nested.is_empty() {
+            continue;
         }
-        stack.extend(nested.into_iter().rev());
+        stack.extend(nested.drain(..).rev());
+        while let Some(head) = stack.pop() {
+            walk(&head, &mut nested, &mut visit);
+            stack.extend(nested.drain(..).rev());
+        }
     }
+}
+
+/// Visits the leaves of `head`, setting aside the containers among them.
+fn walk(head: &Fence, nested: &mut Vec<Fence>, visit: &mut impl FnMut(&Fence)) {
+    // Array members are never containers, and a plain fence is its own
+    // leaf: only a chain's leaves need checking.
+    if let Some(leaves) = leaf_slice(head) {
+        debug_assert!(is_array(head) || !is_container(head));
+        leaves.iter().for_each(visit);
+        return;
+    }
+    unwrap::for_each_leaf(head, |leaf| {
+        if is_container(leaf) && !leaf.ptr_eq(head) {
+            nested.push(leaf.clone());
+        } else {
+            visit(leaf);
+        }
+    });
 }
 
 /// Merges `fences` into one fence that signals when all of their pending
@@ -82,15 +105,26 @@ fn for_each_leaf(fences: &[Fence], mut visit: impl FnMut(Fence)) {
 #[doc(alias = "dma_fence_unwrap_merge")]
 #[doc(alias = "__dma_fence_unwrap_merge")]
 pub fn unwrap_merge(fences: &[Fence]) -> Fence {
+    merge_refs(fences)
+}
+
+/// [`unwrap_merge`] of lent fences.
+pub(crate) fn merge_refs<'f, I>(fences: I) -> Fence
+where
+    I: IntoIterator<Item = &'f Fence> + Copy,
+{
     let mut timestamp = 0u64;
     let mut count = 0usize;
     let mut pending = None;
     for_each_leaf(fences, |leaf| {
         if leaf.is_signaled() {
-            timestamp = timestamp.max(timestamp_of(&leaf));
+            timestamp = timestamp.max(timestamp_of(leaf));
         } else {
             count += 1;
-            pending = Some(leaf);
+            // Only needed when it stays the only one.
+            if count == 1 {
+                pending = Some(leaf.clone());
+            }
         }
     });
     match (count, pending) {
@@ -103,9 +137,9 @@ pub fn unwrap_merge(fences: &[Fence]) -> Fence {
     let mut array = Vec::with_capacity(count);
     for_each_leaf(fences, |leaf| {
         if leaf.is_signaled() {
-            timestamp = timestamp.max(timestamp_of(&leaf));
+            timestamp = timestamp.max(timestamp_of(leaf));
         } else {
-            array.push(leaf);
+            array.push(leaf.clone());
         }
     });
     dedup_array(&mut array);

@@ -123,8 +123,28 @@ pub trait FenceOps: Any + Send + Sync {
     }
 }
 
+/// An internal observer of signals, queued without allocating a closure
+/// (see `Fence::add_notify_passive`). `notify` runs like any callback:
+/// on the signalling thread, with no lock of the fence held.
+pub(crate) trait Notify: Send + Sync {
+    /// The fence the registration `key` was queued on signalled.
+    fn notify(&self, key: u32);
+}
+
 /// A queued callback; see [`Fence::add_callback`].
-type Callback = Box<dyn FnOnce(&Fence) + Send>;
+enum Callback {
+    Boxed(Box<dyn FnOnce(&Fence) + Send>),
+    Notify(Arc<dyn Notify>, u32),
+}
+
+impl Callback {
+    fn call(self, fence: &Fence) {
+        match self {
+            Callback::Boxed(cb) => cb(fence),
+            Callback::Notify(n, key) => n.notify(key),
+        }
+    }
+}
 
 /// Identifies a callback queued on one fence, for [`Fence::remove_callback`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -367,7 +387,7 @@ impl Fence {
             std::mem::take(&mut cbs.list)
         };
         for (_, cb) in list {
-            cb(self);
+            cb.call(self);
         }
         Ok(())
     }
@@ -424,27 +444,33 @@ impl Fence {
         }
         let id = cbs.next_id;
         cbs.next_id = cbs.next_id.wrapping_add(1);
-        cbs.list.push((id, Box::new(callback)));
+        cbs.list.push((id, Callback::Boxed(Box::new(callback))));
         Ok(CallbackId(id))
     }
 
-    /// Queues `callback` like [`Fence::add_callback`] but without enabling
-    /// signalling: an observer that must not change the fence's state (the
-    /// reservation object's index of signalled entries).
+    /// Queues an internal observer like [`Fence::add_callback`] but
+    /// without enabling signalling, so that it does not change the fence's
+    /// state (the reservation object's index of signalled entries): on
+    /// signal, `target.notify(key)` runs, with no closure allocated.
     ///
     /// # Errors
     /// [`Error::AlreadySignaled`] when the fence has signalled.
-    pub(crate) fn add_callback_passive(
+    pub(crate) fn add_notify_passive(
         &self,
-        callback: impl FnOnce(&Fence) + Send + 'static,
+        target: Arc<dyn Notify>,
+        key: u32,
     ) -> Result<CallbackId> {
+        self.queue_passive(Callback::Notify(target, key))
+    }
+
+    fn queue_passive(&self, callback: Callback) -> Result<CallbackId> {
         let mut cbs = self.0.callbacks.lock();
         if self.test_signaled_flag() {
             return Err(Error::AlreadySignaled);
         }
         let id = cbs.next_id;
         cbs.next_id = cbs.next_id.wrapping_add(1);
-        cbs.list.push((id, Box::new(callback)));
+        cbs.list.push((id, callback));
         Ok(CallbackId(id))
     }
 
@@ -613,7 +639,7 @@ impl Drop for FenceInner {
             stand_in.0.error.store(-errno::EDEADLK, Ordering::Release);
             let _ = stand_in.signal();
             for (_, cb) in pending {
-                cb(&stand_in);
+                cb.call(&stand_in);
             }
         }
         self.ops.release(self.context, self.seqno);

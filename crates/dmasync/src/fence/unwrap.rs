@@ -12,7 +12,7 @@
 //! skipped (and unlinked: the walk collects them).
 
 use super::array::{is_array, to_array};
-use super::chain::{chain_contained, chain_walk, is_chain};
+use super::chain::{chain_contained, chain_walk, is_chain, to_chain};
 use super::Fence;
 
 /// Whether `f` is a container (an array or a chain node): the fences that
@@ -20,6 +20,55 @@ use super::Fence;
 #[doc(alias = "dma_fence_is_container")]
 pub fn is_container(f: &Fence) -> bool {
     is_array(f) || is_chain(f)
+}
+
+/// The leaves of `head` as a borrowed slice when no chain walk is needed:
+/// the members of an array, or `head` itself when it is a plain fence.
+/// `None` for a chain node, whose leaves only [`unwrap`] or
+/// [`for_each_leaf`] can visit. Takes no reference and no lock.
+pub(crate) fn leaf_slice(head: &Fence) -> Option<&[Fence]> {
+    if let Some(a) = to_array(head) {
+        return Some(a.fences());
+    }
+    if is_chain(head) {
+        return None;
+    }
+    Some(std::slice::from_ref(head))
+}
+
+/// Calls `visit` on each leaf of `head`, in [`unwrap`]'s order, lending the
+/// leaves instead of handing out new references. Only the walk of a chain
+/// takes references (to its nodes), with [`unwrap`]'s side effects (garbage
+/// collection of signalled links). Takes no lock across steps.
+pub(crate) fn for_each_leaf(head: &Fence, mut visit: impl FnMut(&Fence)) {
+    fn contained(f: &Fence, visit: &mut impl FnMut(&Fence)) -> bool {
+        match to_array(f) {
+            // An empty array ends the walk, as it does for `Unwrap`.
+            Some(a) => {
+                a.fences().iter().for_each(&mut *visit);
+                !a.fences().is_empty()
+            }
+            None => {
+                visit(f);
+                true
+            }
+        }
+    }
+    if let Some(leaves) = leaf_slice(head) {
+        leaves.iter().for_each(visit);
+        return;
+    }
+    let mut node = Some(head.clone());
+    while let Some(n) = node {
+        let more = match to_chain(&n) {
+            Some(c) => contained(c.fence(), &mut visit),
+            None => contained(&n, &mut visit),
+        };
+        if !more {
+            return;
+        }
+        node = chain_walk(n);
+    }
 }
 
 /// An iterator over the leaves of `head`: the kernel's

@@ -83,6 +83,15 @@ impl<T> OptionCell<T> {
         return self.inner.lock().clone();
     }
 
+    /// Calls `f` with the current value, lent rather than cloned (no
+    /// reference count is taken on the normal path).
+    pub(crate) fn with<R>(&self, f: impl FnOnce(Option<&T>) -> R) -> R {
+        #[cfg(not(loom))]
+        return f(self.inner.load().as_deref());
+        #[cfg(loom)]
+        return f(self.inner.lock().as_deref());
+    }
+
     pub(crate) fn store(&self, value: Option<Arc<T>>) {
         #[cfg(not(loom))]
         self.inner.store(value);

@@ -96,14 +96,19 @@ pub use ww::{AcquireCtx, WwClass, WwMutex, WwMutexGuard, RESERVATION_WW_CLASS};
 
 use std::collections::{BTreeSet, HashMap};
 use std::fmt;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 use std::time::Duration;
 
 use crate::error::{Error, Result};
-use crate::fence::{context_alloc, signalling, CallbackId, Fence, Interrupt};
+use crate::fence::unwrap::leaf_slice;
+use crate::fence::{
+    context_alloc, seqno_is_later, signalling, CallbackId, Fence, Interrupt, Notify,
+};
 use crate::sync::{AtomicBool, AtomicU32, Mutex, Ordering};
 
-use crate::fence::{array_create, is_container, unwrap};
+use crate::fence::array::new_array;
+use crate::fence::{is_container, unwrap};
 use cell::{ArcCell, OptionCell};
 
 /// One stored fence and its usage; immutable once published.
@@ -141,16 +146,97 @@ impl List {
 #[derive(Default)]
 struct Tracker {
     dirty: AtomicBool,
-    /// `(slot, token)` of each fence that signalled.
-    tokens: Mutex<Vec<(u32, u64)>>,
+    /// The slot of each fence that signalled. A report may be stale (the
+    /// slot was overwritten while its old fence was signalling): the
+    /// writer checks the slot's current fence before believing it.
+    slots: Mutex<Vec<u32>>,
+}
+
+impl Notify for Tracker {
+    fn notify(&self, slot: u32) {
+        self.slots.lock().push(slot);
+        self.dirty.store(true, Ordering::Release);
+    }
+}
+
+/// The hash of the context index: contexts are small integers handed out
+/// in sequence, for which a multiplicative hash is enough (and much cheaper
+/// than SipHash on add_fence's path).
+#[derive(Default)]
+struct ContextHasher(u64);
+
+impl Hasher for ContextHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(u64::from(b));
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+}
+
+type ContextMap<V> = HashMap<u64, V, BuildHasherDefault<ContextHasher>>;
+
+/// The slots of one context, ascending. The first is kept inline: a
+/// context usually has one slot, and add_fence then follows no pointer.
+struct ContextSlots {
+    first: u32,
+    rest: Vec<u32>,
+}
+
+impl ContextSlots {
+    fn new(slot: u32) -> ContextSlots {
+        ContextSlots {
+            first: slot,
+            rest: Vec::new(),
+        }
+    }
+
+    fn iter(&self) -> impl Iterator<Item = u32> + '_ {
+        std::iter::once(self.first).chain(self.rest.iter().copied())
+    }
+
+    /// Adds `slot` if absent.
+    fn insert(&mut self, slot: u32) {
+        if slot < self.first {
+            self.rest.insert(0, self.first);
+            self.first = slot;
+        } else if slot > self.first {
+            if let Err(pos) = self.rest.binary_search(&slot) {
+                self.rest.insert(pos, slot);
+            }
+        }
+    }
+
+    /// Removes `slot` if present; returns whether none is left.
+    fn remove(&mut self, slot: u32) -> bool {
+        if slot == self.first {
+            if self.rest.is_empty() {
+                return true;
+            }
+            self.first = self.rest.remove(0);
+        } else if let Ok(pos) = self.rest.binary_search(&slot) {
+            self.rest.remove(pos);
+        }
+        false
+    }
 }
 
 /// One slot as the writer sees it.
 struct Slot {
     entry: Arc<Entry>,
-    /// Identifies this registration in [`Tracker`] reports; a report
-    /// whose token is not the slot's current one is stale.
-    token: u64,
+    /// Copies of `entry`'s usage and of its fence's identity, context and
+    /// seqno, so that planning an add reads only the mirror.
+    usage: Usage,
+    fence_id: usize,
+    context: u64,
+    seqno: u64,
     /// The callback reporting the fence's signal; `None` if it had
     /// signalled when stored.
     cb: Option<CallbackId>,
@@ -165,10 +251,9 @@ struct Writer {
     /// Logical capacity: slots reserved (`max_fences`).
     max: usize,
     /// Context -> its slots, ascending.
-    by_context: HashMap<u64, Vec<u32>>,
+    by_context: ContextMap<ContextSlots>,
     /// Slots whose fence is known to have signalled.
     signalled: BTreeSet<u32>,
-    next_token: u64,
     tracker: Arc<Tracker>,
     history: dag::History,
 }
@@ -179,9 +264,8 @@ impl Writer {
             list,
             slots: Vec::new(),
             max: 0,
-            by_context: HashMap::new(),
+            by_context: ContextMap::default(),
             signalled: BTreeSet::new(),
-            next_token: 0,
             tracker: Arc::new(Tracker::default()),
             history: dag::History::default(),
         }
@@ -189,12 +273,21 @@ impl Writer {
 
     /// Moves the signal reports into `signalled`.
     fn drain(&mut self) {
-        if !self.tracker.dirty.swap(false, Ordering::AcqRel) {
+        // A plain load first: the swap is a locked instruction, and there
+        // is usually nothing to drain.
+        if !self.tracker.dirty.load(Ordering::Relaxed)
+            || !self.tracker.dirty.swap(false, Ordering::AcqRel)
+        {
             return;
         }
-        let tokens = std::mem::take(&mut *self.tracker.tokens.lock());
-        for (s, t) in tokens {
-            if self.slots.get(s as usize).is_some_and(|x| x.token == t) {
+        let reports = std::mem::take(&mut *self.tracker.slots.lock());
+        for s in reports {
+            // A report is only a hint: the slot's current fence decides.
+            if self
+                .slots
+                .get(s as usize)
+                .is_some_and(|x| x.entry.fence.test_signaled_flag())
+            {
                 self.signalled.insert(s);
             }
         }
@@ -204,48 +297,49 @@ impl Writer {
     /// queueing the signal-report callback and, with `index_context`,
     /// adding the slot to its context's list.
     fn register(&mut self, index: u32, entry: Arc<Entry>, index_context: bool) -> Slot {
-        let token = self.next_token;
-        self.next_token += 1;
-        let tracker = self.tracker.clone();
-        let report = move |_: &Fence| {
-            tracker.tokens.lock().push((index, token));
-            tracker.dirty.store(true, Ordering::Release);
-        };
-        let cb = match entry.fence.add_callback_passive(report) {
+        let cb = match entry.fence.add_notify_passive(self.tracker.clone(), index) {
             Ok(id) => Some(id),
             Err(_) => {
                 self.signalled.insert(index);
                 None
             }
         };
+        let context = entry.fence.context();
         if index_context {
-            let ctx = self.by_context.entry(entry.fence.context()).or_default();
-            if let Err(pos) = ctx.binary_search(&index) {
-                ctx.insert(pos, index);
-            }
+            self.by_context
+                .entry(context)
+                .and_modify(|c| c.insert(index))
+                .or_insert_with(|| ContextSlots::new(index));
         }
-        Slot { entry, token, cb }
+        Slot {
+            usage: entry.usage,
+            fence_id: entry.fence.id(),
+            context,
+            seqno: entry.fence.seqno(),
+            entry,
+            cb,
+        }
     }
 
     /// Undoes [`Writer::register`] for slot `index`.
     fn unregister(&mut self, index: u32, index_context: bool) {
-        let (cb, fence) = {
-            let s = &self.slots[index as usize];
-            (s.cb, s.entry.fence.clone())
-        };
-        if let Some(id) = cb {
-            fence.remove_callback(id);
+        let slot = &mut self.slots[index as usize];
+        if let Some(id) = slot.cb.take() {
+            slot.entry.fence.remove_callback(id);
         }
-        self.signalled.remove(&index);
+        let ctx = slot.context;
+        if !self.signalled.is_empty() {
+            self.signalled.remove(&index);
+        }
         if !index_context {
             return;
         }
-        let ctx = fence.context();
-        if let Some(v) = self.by_context.get_mut(&ctx) {
-            v.retain(|&s| s != index);
-            if v.is_empty() {
-                self.by_context.remove(&ctx);
-            }
+        if self
+            .by_context
+            .get_mut(&ctx)
+            .is_some_and(|c| c.remove(index))
+        {
+            self.by_context.remove(&ctx);
         }
     }
 
@@ -261,15 +355,18 @@ impl Writer {
         self.by_context.clear();
         self.signalled.clear();
         self.drain();
-        self.tracker.tokens.lock().clear();
+        self.tracker.slots.lock().clear();
     }
 
     /// The slot the kernel's scan would overwrite with `fence` at `usage`.
     fn find_slot(&self, fence: &Fence, usage: Usage) -> Option<u32> {
-        let superseded = self.by_context.get(&fence.context()).and_then(|v| {
-            v.iter().copied().find(|&s| {
-                let e = &self.slots[s as usize].entry;
-                e.usage >= usage && fence.is_later_or_same(&e.fence)
+        // `fence.is_later_or_same(stored)` on the mirror's copies: the
+        // context is the same, so it is identity or a later seqno.
+        let (id, seqno, seqno64) = (fence.id(), fence.seqno(), fence.is_seqno64());
+        let superseded = self.by_context.get(&fence.context()).and_then(|c| {
+            c.iter().find(|&s| {
+                let e = &self.slots[s as usize];
+                e.usage >= usage && (e.fence_id == id || seqno_is_later(seqno, e.seqno, seqno64))
             })
         });
         let signalled = self.signalled.first().copied();
@@ -281,7 +378,7 @@ impl Writer {
 
     /// Stores `entry` in slot `index` in place, publishing it.
     fn overwrite(&mut self, index: u32, entry: Arc<Entry>) {
-        let moves = self.slots[index as usize].entry.fence.context() != entry.fence.context();
+        let moves = self.slots[index as usize].context != entry.fence.context();
         self.unregister(index, moves);
         self.list.slots[index as usize].store(Some(entry.clone()));
         let slot = self.register(index, entry, moves);
@@ -313,8 +410,29 @@ impl Writer {
         Ok(target)
     }
 
-    /// Stores `fence` where [`Writer::plan`] said.
+    /// Whether storing `fence` with `usage` in `target` would change
+    /// nothing: the slot already holds that very fence with that usage.
+    fn holds(&self, target: Option<u32>, fence: &Fence, usage: Usage) -> bool {
+        target.is_some_and(|t| {
+            let e = &self.slots[t as usize];
+            e.usage == usage && e.fence_id == fence.id()
+        })
+    }
+
+    /// [`Writer::store`] taking a new reference only if the list changes.
+    fn store_ref(&mut self, target: Option<u32>, fence: &Fence, usage: Usage) {
+        if !self.holds(target, fence, usage) {
+            self.store(target, fence.clone(), usage);
+        }
+    }
+
+    /// Stores `fence` where [`Writer::plan`] said. Overwriting an entry
+    /// with the same fence and usage is skipped: readers would see the
+    /// same list, and the slot keeps its registration.
     fn store(&mut self, target: Option<u32>, fence: Fence, usage: Usage) {
+        if self.holds(target, &fence, usage) {
+            return;
+        }
         let entry = Arc::new(Entry { fence, usage });
         match target {
             Some(t) => self.overwrite(t, entry),
@@ -484,15 +602,26 @@ impl Resv {
     /// Takes no lock.
     #[doc(alias = "dma_resv_get_fences")]
     pub fn get_fences(&self, usage: Usage) -> Vec<Fence> {
-        let mut it = self.iter_unlocked(usage);
-        let mut out = Vec::new();
-        while let Some(f) = it.next() {
-            if it.is_restarted() {
-                out.clear();
+        // The unlocked iterator's walk, checking for a new list once at the
+        // end rather than after every step: a replaced list is never
+        // published again, so both see the same snapshots.
+        loop {
+            let list = self.list.load();
+            let num = list.num();
+            let mut out = Vec::with_capacity(num);
+            for slot in &list.slots[..num.min(list.slots.len())] {
+                slot.with(|e| {
+                    if let Some(e) = e {
+                        if e.usage <= usage && !e.fence.is_signaled() {
+                            out.push(e.fence.clone());
+                        }
+                    }
+                });
             }
-            out.push(f);
+            if self.list.is(&list) {
+                return out;
+            }
         }
-        out
     }
 
     /// One fence standing for every unsignalled fence of `usage` or
@@ -509,7 +638,9 @@ impl Resv {
         match fences.len() {
             0 => Ok(None),
             1 => Ok(fences.pop()),
-            _ => array_create(fences, context_alloc(1), 1, false).map(Some),
+            // Stored fences are never containers: no need for
+            // array_create's checks of each member.
+            _ => Ok(Some(new_array(fences, context_alloc(1), 1, false))),
         }
     }
 
@@ -684,14 +815,51 @@ impl<'a> ResvGuard<'a> {
             self.w.store(target, fence, usage);
             return Ok(());
         }
-        let leaves: Vec<Fence> = unwrap(&fence).collect();
+        self.add_container(&fence, usage)
+    }
+
+    /// [`ResvGuard::add_fence`] of a borrowed fence: a new reference is
+    /// taken only for what is stored (IMPORT_SYNC_FILE's path).
+    ///
+    /// # Errors
+    /// As [`ResvGuard::add_fence`].
+    pub(crate) fn add_fence_ref(&mut self, fence: &Fence, usage: Usage) -> Result<()> {
+        if !is_container(fence) {
+            return self.add_leaf(fence, usage);
+        }
+        self.add_container(fence, usage)
+    }
+
+    /// [`ResvGuard::add_fence_ref`] of a fence the caller knows is not a
+    /// container: one that [`leaf_slice`] lent (array members never are).
+    ///
+    /// # Errors
+    /// As [`ResvGuard::add_fence`].
+    pub(crate) fn add_leaf(&mut self, leaf: &Fence, usage: Usage) -> Result<()> {
+        debug_assert!(!is_container(leaf));
+        let target = self.w.plan(leaf, usage)?;
+        self.check_dag(leaf, std::slice::from_ref(leaf), usage);
+        self.w.store_ref(target, leaf, usage);
+        Ok(())
+    }
+
+    /// Adds each leaf of the container `fence` in turn.
+    fn add_container(&mut self, fence: &Fence, usage: Usage) -> Result<()> {
+        let walked: Vec<Fence>;
+        let leaves = match leaf_slice(fence) {
+            Some(leaves) => leaves,
+            None => {
+                walked = unwrap(fence).collect();
+                &walked
+            }
+        };
         if leaves.len() > self.w.max - self.w.slots.len() {
             return Err(Error::NotReserved);
         }
-        self.check_dag(&fence, &leaves, usage);
+        self.check_dag(fence, leaves, usage);
         for leaf in leaves {
-            let target = self.w.plan(&leaf, usage)?;
-            self.w.store(target, leaf, usage);
+            let target = self.w.plan(leaf, usage)?;
+            self.w.store_ref(target, leaf, usage);
         }
         Ok(())
     }
@@ -726,7 +894,11 @@ impl<'a> ResvGuard<'a> {
         }
         let w = &mut *self.w;
         w.drain();
-        let slots = w.by_context.get(&context).cloned().unwrap_or_default();
+        let slots: Vec<u32> = w
+            .by_context
+            .get(&context)
+            .map(|c| c.iter().collect())
+            .unwrap_or_default();
         for s in slots {
             let entry = Arc::new(Entry {
                 fence: replacement.clone(),

@@ -156,6 +156,43 @@ fn re_adding_the_same_fence_uses_no_slot() {
 }
 
 #[test]
+fn re_adding_the_same_fence_keeps_its_reference_and_its_tracking() {
+    let resv = Resv::new();
+    let mut g = resv.lock(None).unwrap();
+    g.reserve_fences(2).unwrap();
+    let f = fence(1, 1);
+    g.add_fence(f.clone(), Usage::Read).unwrap();
+    let (refs, callbacks) = (f.ref_count(), f.pending_callbacks());
+    assert_eq!(
+        callbacks, 1,
+        "one signal-tracking callback per stored fence"
+    );
+    for _ in 0..10 {
+        g.add_fence(f.clone(), Usage::Read).unwrap();
+    }
+    assert_eq!((f.ref_count(), f.pending_callbacks()), (refs, callbacks));
+    // Promotion to a stronger usage rewrites the entry, still tracked once.
+    g.add_fence(f.clone(), Usage::Write).unwrap();
+    assert!(same(&held(&g), &[(&f, Usage::Write)]));
+    assert_eq!((f.ref_count(), f.pending_callbacks()), (refs, callbacks));
+    // The tracking still sees the signal: the slot is reused by another
+    // context instead of a new one being taken.
+    f.signal().unwrap();
+    let h = fence(2, 1);
+    g.add_fence(h.clone(), Usage::Write).unwrap();
+    assert_eq!(g.num_fences(), 1);
+    assert!(same(&held(&g), &[(&h, Usage::Write)]));
+    assert_eq!(f.ref_count(), 1);
+}
+
+/// The entries, read through the held lock.
+fn held(g: &crate::resv::ResvGuard<'_>) -> Vec<(Fence, Usage)> {
+    g.iter(Usage::Bookkeep)
+        .map(|(f, u)| (f.clone(), u))
+        .collect()
+}
+
+#[test]
 fn first_signalled_entry_wins_over_a_later_superseded_one() {
     // The 6.12 erratum: [signalled S, pending old O of ctx 1]; adding N of
     // ctx 1 takes S's slot and O stays.

@@ -5,7 +5,7 @@ use proptest::prelude::*;
 
 use super::fence;
 use crate::error::Error;
-use crate::fence::Fence;
+use crate::fence::{array_create, context_alloc, Fence};
 use crate::resv::{Resv, Usage};
 
 /// §3.3, word for word.
@@ -51,13 +51,37 @@ impl Model {
         self.list.push((fence, usage));
         Ok(())
     }
+
+    /// A container: one reserved slot per leaf is checked first, then
+    /// each leaf is added in turn.
+    fn add_all(&mut self, leaves: &[Fence], usage: Usage) -> Result<(), Error> {
+        if leaves.len() > self.max - self.list.len() {
+            return Err(Error::NotReserved);
+        }
+        for leaf in leaves {
+            self.add(leaf.clone(), usage)?;
+        }
+        Ok(())
+    }
 }
 
 #[derive(Debug, Clone)]
 enum Op {
     Reserve(usize),
-    Add { ctx: u64, seqno: u64, usage: u8 },
-    Signal { ctx: u64, seqno: u64 },
+    Add {
+        ctx: u64,
+        seqno: u64,
+        usage: u8,
+    },
+    Signal {
+        ctx: u64,
+        seqno: u64,
+    },
+    AddArray {
+        a: (u64, u64),
+        b: (u64, u64),
+        usage: u8,
+    },
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -65,6 +89,11 @@ fn op() -> impl Strategy<Value = Op> {
         (0usize..4).prop_map(Op::Reserve),
         (1u64..5, 1u64..6, 0u8..4).prop_map(|(ctx, seqno, usage)| Op::Add { ctx, seqno, usage }),
         (1u64..5, 1u64..6).prop_map(|(ctx, seqno)| Op::Signal { ctx, seqno }),
+        ((1u64..5, 1u64..6), (1u64..5, 1u64..6), 0u8..4).prop_map(|(a, b, usage)| Op::AddArray {
+            a,
+            b,
+            usage
+        }),
     ]
 }
 
@@ -91,6 +120,15 @@ proptest! {
                 }
                 Op::Signal { ctx, seqno } => {
                     let _ = pool[ctx as usize][seqno as usize].signal();
+                }
+                Op::AddArray { a, b, usage } => {
+                    let leaves = vec![
+                        pool[a.0 as usize][a.1 as usize].clone(),
+                        pool[b.0 as usize][b.1 as usize].clone(),
+                    ];
+                    let array = array_create(leaves.clone(), context_alloc(1), 1, false).unwrap();
+                    let u = Usage::from_raw(u32::from(usage)).unwrap();
+                    prop_assert_eq!(g.add_fence(array, u), model.add_all(&leaves, u));
                 }
             }
             let got: Vec<(Fence, Usage)> =
