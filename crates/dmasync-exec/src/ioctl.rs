@@ -221,8 +221,8 @@ fn sync_file_info(call: &Call<'_>, obj: &Object, bytes: &[u8]) -> Outcome {
         let mut out = Vec::with_capacity(report.fences.len() * size_of::<SyncFenceInfo>());
         for leaf in &report.fences {
             let e = SyncFenceInfo {
-                obj_name: write_name(&leaf.obj_name),
-                driver_name: write_name(&leaf.driver_name),
+                obj_name: write_name(leaf.obj_name.as_bytes()),
+                driver_name: write_name(leaf.driver_name.as_bytes()),
                 status: leaf.status,
                 flags: 0,
                 timestamp_ns: leaf.timestamp_ns,
