@@ -10,7 +10,9 @@
 //! close; see DESIGN.md beside this crate for the reasons.
 //!
 //! Served so far: the sw_sync device (`/sys/kernel/debug/sync/sw_sync`),
-//! `/sys/kernel/debug/sync/info` and sync files. Programs started
+//! `/sys/kernel/debug/sync/info`, sync files, dma-bufs, the system heap
+//! (`/dev/dma_heap/system`), `/dev/udmabuf` and the vgem device
+//! (`/dev/dri/card0`, `/dev/dri/renderD128`). Programs started
 //! separately can share one supervisor through a named session.
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
@@ -137,7 +139,8 @@ pub fn exec(options: &ExecOptions) -> Result<i32, Error> {
         what: "dup",
         source: e.into(),
     })?;
-    let sup = Arc::new(Supervisor::new(registry, templates));
+    let sup =
+        Arc::new(Supervisor::new(registry, templates).map_err(io_err("setting up the devices"))?);
     Waiter::new(epoll, child, signals, Some(sup), session)?.run(listener)
 }
 
