@@ -396,6 +396,11 @@ impl Registry {
         Ok((memfd, theirs, wd, key))
     }
 
+    /// Every registered object (any order).
+    pub fn objects(&self) -> Vec<Object> {
+        self.maps.lock().by_key.values().cloned().collect()
+    }
+
     /// The open timelines, in order of creation.
     pub fn timelines(&self) -> Vec<Arc<TimelineFile>> {
         let mut v: Vec<Arc<TimelineFile>> = self
