@@ -424,6 +424,10 @@ pub mod fuzzing {
     /// timeline, dma-buf, DRM file, heap, udmabuf) with `arg` as the
     /// caller's memory at [`ARG_ADDR`]; returns the outcome.
     pub fn ioctl(kind: u8, cmd: u32, arg: &[u8]) -> Result<i64, i32> {
+        // As in the supervisor: a sync file's signal byte written after its
+        // read end is gone must give EPIPE, not kill the process.
+        static SIGPIPE: OnceLock<()> = OnceLock::new();
+        SIGPIPE.get_or_init(crate::sys::files::ignore_sigpipe);
         let registry = Registry::new().expect("registry");
         let obj = match kind % 6 {
             0 => {
