@@ -10,7 +10,9 @@
 //! close; see DESIGN.md beside this crate for the reasons.
 //!
 //! Served so far: the sw_sync device (`/sys/kernel/debug/sync/sw_sync`),
-//! `/sys/kernel/debug/sync/info` and sync files. Programs started
+//! `/sys/kernel/debug/sync/info`, sync files, dma-bufs, the system heap
+//! (`/dev/dma_heap/system`), `/dev/udmabuf` and the vgem device
+//! (`/dev/dri/card0`, `/dev/dri/renderD128`). Programs started
 //! separately can share one supervisor through a named session.
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
@@ -137,7 +139,8 @@ pub fn exec(options: &ExecOptions) -> Result<i32, Error> {
         what: "dup",
         source: e.into(),
     })?;
-    let sup = Arc::new(Supervisor::new(registry, templates));
+    let sup =
+        Arc::new(Supervisor::new(registry, templates).map_err(io_err("setting up the devices"))?);
     Waiter::new(epoll, child, signals, Some(sup), session)?.run(listener)
 }
 
@@ -330,5 +333,155 @@ impl Waiter {
                 }
             }
         }
+    }
+}
+
+/// The ioctl dispatch with a mock caller, for the fuzz target
+/// (crates/dmasync-exec/fuzz). Not a stable API.
+#[doc(hidden)]
+pub mod fuzzing {
+    use std::os::fd::{BorrowedFd, OwnedFd};
+    use std::sync::OnceLock;
+
+    use crate::ioctl::{dispatch, Ctx, Outcome};
+    use crate::objects::{Object, Registry};
+
+    /// Where the mock caller's argument memory starts.
+    pub const ARG_ADDR: u64 = 0x1000;
+
+    struct Mock<'a> {
+        registry: &'a Registry,
+        mem: std::cell::RefCell<Vec<u8>>,
+    }
+
+    impl Mock<'_> {
+        fn range(&self, addr: u64, len: usize) -> Result<std::ops::Range<usize>, i32> {
+            let start = addr.checked_sub(ARG_ADDR).ok_or(libc::EFAULT)? as usize;
+            let end = start.checked_add(len).ok_or(libc::EFAULT)?;
+            if end > self.mem.borrow().len() {
+                return Err(libc::EFAULT);
+            }
+            Ok(start..end)
+        }
+    }
+
+    impl Ctx for Mock<'_> {
+        fn arg_addr(&self) -> u64 {
+            ARG_ADDR
+        }
+        fn read(&self, addr: u64, buf: &mut [u8]) -> Result<(), i32> {
+            let r = self.range(addr, buf.len())?;
+            buf.copy_from_slice(&self.mem.borrow()[r]);
+            Ok(())
+        }
+        fn write(&self, addr: u64, data: &[u8]) -> Result<(), i32> {
+            let r = self.range(addr, data.len())?;
+            self.mem.borrow_mut()[r].copy_from_slice(data);
+            Ok(())
+        }
+        fn lookup_open(&self, fd: i32) -> Result<Option<Object>, i32> {
+            if fd == 3 {
+                Ok(None)
+            } else {
+                Err(libc::EBADF)
+            }
+        }
+        fn get_fd(&self, fd: i32) -> Result<OwnedFd, i32> {
+            if fd == 3 {
+                use rustix::fs::{MemfdFlags, SealFlags};
+                let m = rustix::fs::memfd_create(
+                    "fuzz",
+                    MemfdFlags::CLOEXEC | MemfdFlags::ALLOW_SEALING,
+                )
+                .map_err(|e| e.raw_os_error())?;
+                let _ = rustix::fs::ftruncate(&m, 16384);
+                let _ = rustix::fs::fcntl_add_seals(&m, SealFlags::SHRINK);
+                Ok(m)
+            } else {
+                Err(libc::EBADF)
+            }
+        }
+        fn install_fd(&self, _fd: BorrowedFd<'_>, _cloexec: bool) -> Result<i32, i32> {
+            Ok(100)
+        }
+        fn registry(&self) -> &Registry {
+            self.registry
+        }
+        fn defer(
+            &self,
+            _job: Box<dyn FnOnce(&dmasync::fence::Interrupt) -> Outcome + Send>,
+        ) -> Outcome {
+            Err(libc::EAGAIN)
+        }
+    }
+
+    fn device() -> &'static dmasync::drm::Device {
+        static DEV: OnceLock<dmasync::drm::Device> = OnceLock::new();
+        DEV.get_or_init(dmasync::drm::Device::new)
+    }
+
+    /// Serves ioctl `cmd` on a fresh object of kind `kind % 6` (sync file,
+    /// timeline, dma-buf, DRM file, heap, udmabuf) with `arg` as the
+    /// caller's memory at [`ARG_ADDR`]; returns the outcome.
+    pub fn ioctl(kind: u8, cmd: u32, arg: &[u8]) -> Result<i64, i32> {
+        // As in the supervisor: a sync file's signal byte written after its
+        // read end is gone must give EPIPE, not kill the process.
+        static SIGPIPE: OnceLock<()> = OnceLock::new();
+        SIGPIPE.get_or_init(crate::sys::files::ignore_sigpipe);
+        let registry = Registry::new().expect("registry");
+        let obj = match kind % 6 {
+            0 => {
+                let t = dmasync::fence::sw_sync::Timeline::new("fuzz");
+                let f = dmasync::sync_file::SyncFile::new(t.create_fence(1));
+                let _fd = registry.new_sync_file(f, [0; 32]).expect("sync file");
+                registry.timelines();
+                let obj = registry_sync_file(&registry);
+                obj.expect("sync file registered")
+            }
+            1 => {
+                let t = dmasync::fence::sw_sync::Timeline::new("fuzz");
+                let _fd = registry
+                    .new_timeline(t, rustix::fs::OFlags::RDWR)
+                    .expect("timeline");
+                Object::Timeline(registry.timelines().pop().expect("timeline"))
+            }
+            2 => {
+                let buf = dmasync::buf::heap::alloc(8192, 2, 0).expect("alloc");
+                let _fd = registry.dma_buf_fd(&buf, 2).expect("dma-buf fd");
+                registry_dma_buf(&registry).expect("dma-buf registered")
+            }
+            3 => {
+                let _fd = registry
+                    .new_drm_file(
+                        device().open(arg.first() == Some(&1)),
+                        rustix::fs::OFlags::RDWR,
+                    )
+                    .expect("drm");
+                registry_drm(&registry).expect("drm registered")
+            }
+            4 => Object::Heap,
+            _ => Object::Udmabuf,
+        };
+        let mock = Mock {
+            registry: &registry,
+            mem: std::cell::RefCell::new(arg.to_vec()),
+        };
+        dispatch(&mock, &obj, cmd)
+    }
+
+    fn registry_sync_file(r: &Registry) -> Option<Object> {
+        r.objects()
+            .into_iter()
+            .find(|o| matches!(o, Object::SyncFile(_)))
+    }
+    fn registry_dma_buf(r: &Registry) -> Option<Object> {
+        r.objects()
+            .into_iter()
+            .find(|o| matches!(o, Object::DmaBuf(_)))
+    }
+    fn registry_drm(r: &Registry) -> Option<Object> {
+        r.objects()
+            .into_iter()
+            .find(|o| matches!(o, Object::Drm(_)))
     }
 }

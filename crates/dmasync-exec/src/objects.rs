@@ -10,6 +10,18 @@
 //!   is released (IN_CLOSE_*), which is the kernel's release of the debugfs
 //!   file.
 //!
+//! * A dma-buf is a memfd: the model's own backing memfd when the buffer's
+//!   memory is one whole memfd (system heap, vgem objects), so that mmap,
+//!   lseek and fstat are native and every mapping shares the model's pages;
+//!   a private copy otherwise (udmabuf). Each fd handed out is a new open
+//!   description (a reopen through /proc/self/fd); inotify IN_CLOSE_* on the
+//!   inode counts their releases and the model's buffer is dropped when the
+//!   last one goes.
+//! * A DRM file (`/dev/dri/card0`, `renderD128`) is a sealed memfd per
+//!   open, released like a timeline.
+//! * `/dev/dma_heap/system` and `/dev/udmabuf` are stateless: every open
+//!   is a new description of one template memfd, found by its inode.
+//!
 //! Locking: the registry is one mutex, taken for map updates and lookups
 //! only; model calls (which may signal fences and run callbacks) are made
 //! without it.
@@ -19,6 +31,10 @@ use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::sync::Arc;
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use dmasync::buf::DmaBuf;
+use dmasync::drm::DrmFile;
 use dmasync::fence::sw_sync::Timeline;
 use dmasync::fence::CallbackId;
 use parking_lot::Mutex;
@@ -57,6 +73,25 @@ pub struct TimelineFile {
     seq: u64,
 }
 
+/// A dma-buf: the model's buffer and the memfd that stands for it.
+pub struct DmaBufObj {
+    /// The model's buffer.
+    pub buf: DmaBuf,
+    /// The supervisor's description of the memfd (keeps the inode).
+    memfd: Arc<OwnedFd>,
+    wd: i32,
+    /// Open descriptions handed out and not yet released.
+    descriptions: AtomicUsize,
+}
+
+/// An open DRM file of the vgem device.
+pub struct DrmFileObj {
+    /// The model's file; dropping it is closing the file.
+    pub file: DrmFile,
+    _memfd: OwnedFd,
+    wd: i32,
+}
+
 /// What one of our fds is.
 #[derive(Clone)]
 pub enum Object {
@@ -64,6 +99,14 @@ pub enum Object {
     SyncFile(Arc<SyncFileObj>),
     /// A sw_sync timeline.
     Timeline(Arc<TimelineFile>),
+    /// A dma-buf.
+    DmaBuf(Arc<DmaBufObj>),
+    /// An open file of the vgem device.
+    Drm(Arc<DrmFileObj>),
+    /// `/dev/dma_heap/system`.
+    Heap,
+    /// `/dev/udmabuf`.
+    Udmabuf,
 }
 
 /// Kinds of epoll tokens.
@@ -79,6 +122,8 @@ struct Maps {
     by_key: HashMap<Key, Object>,
     by_write_end: HashMap<RawFd, Key>,
     by_watch: HashMap<i32, Key>,
+    /// Model dma-buf inode number -> our memfd's identity.
+    by_buf: HashMap<u64, Key>,
     timelines_created: u64,
 }
 
@@ -130,25 +175,68 @@ impl Pidfds {
         Some(p)
     }
 
-    /// The identity of `fd` in thread `tid`, or `None` when it is not open.
-    fn key_of(&self, tid: u32, fd: i32) -> Option<Key> {
+    /// A copy of `fd` of thread `tid` (the same open description), or
+    /// `Err(None)` when it is not open, `Err(Some(errno))` when it cannot
+    /// be fetched.
+    fn getfd(&self, tid: u32, fd: i32) -> Result<OwnedFd, Option<i32>> {
         use rustix::process::{pidfd_getfd, PidfdGetfdFlags};
         for fresh in [false, true] {
             let Some(pidfd) = self.get(tid, fresh) else {
                 break;
             };
             match pidfd_getfd(&*pidfd, fd, PidfdGetfdFlags::empty()) {
-                // Our copy is closed at once; if the caller closed its own
-                // meanwhile, this close is the file's release, as it should be.
-                Ok(f) => return key_of(f.as_fd()).ok(),
-                Err(rustix::io::Errno::BADF) => return None,
+                Ok(f) => return Ok(f),
+                Err(rustix::io::Errno::BADF) => return Err(None),
                 Err(rustix::io::Errno::SRCH) if !fresh => continue,
-                Err(_) => break,
+                Err(e) => return Err(Some(e.raw_os_error())),
             }
+        }
+        Err(Some(libc::ESRCH))
+    }
+
+    /// The identity of `fd` in thread `tid`, or `None` when it is not open.
+    fn key_of(&self, tid: u32, fd: i32) -> Option<Key> {
+        match self.getfd(tid, fd) {
+            // Our copy is closed at once; if the caller closed its own
+            // meanwhile, this close is the file's release, as it should be.
+            Ok(f) => return key_of(f.as_fd()).ok(),
+            Err(None) => return None,
+            Err(Some(_)) => {}
         }
         let st = rustix::fs::stat(format!("/proc/{tid}/fd/{fd}")).ok()?;
         Some((st.st_dev, st.st_ino))
     }
+}
+
+/// The memfd that stands for `buf`: the model's own when the buffer is one
+/// whole memfd that is not a caller's (udmabuf's memfds are the program's:
+/// their closes are not the buffer's), else a new memfd with a copy of the
+/// contents.
+fn backing_memfd(buf: &DmaBuf) -> io::Result<Arc<OwnedFd>> {
+    use rustix::fs::MemfdFlags;
+    if let Some(seg) = buf.memory().and_then(|m| m.single()) {
+        let whole = rustix::fs::fstat(&**seg.fd())
+            .map(|st| st.st_size as u64 == seg.len())
+            .unwrap_or(false);
+        if seg.offset() == 0 && whole && buf.exp_name() != dmasync::buf::udmabuf::UDMABUF_NAME {
+            return Ok(seg.fd().clone());
+        }
+    }
+    let fd = rustix::fs::memfd_create("dmabuf", MemfdFlags::CLOEXEC)?;
+    rustix::fs::ftruncate(&fd, buf.size())?;
+    if let Some(mem) = buf.memory() {
+        let mut chunk = vec![0u8; 1 << 16];
+        let mut at = 0u64;
+        while at < mem.size() {
+            let n = ((mem.size() - at) as usize).min(chunk.len());
+            if mem.read_at(at, &mut chunk[..n]).is_err() {
+                break;
+            }
+            rustix::io::pwrite(&fd, &chunk[..n], at)?;
+            at += n as u64;
+        }
+    }
+    Ok(Arc::new(fd))
 }
 
 fn write_byte(fd: &OwnedFd) {
@@ -185,6 +273,134 @@ impl Registry {
         self.maps.lock().by_key.get(&key).cloned()
     }
 
+    /// Like [`Registry::lookup`], but tells a closed fd (`Err(EBADF)`)
+    /// from an fd that is open and not ours (`Ok(None)`).
+    pub fn lookup_open(&self, pid: u32, fd: i32) -> Result<Option<Object>, i32> {
+        if fd < 0 {
+            return Err(libc::EBADF);
+        }
+        let key = self.pidfds.key_of(pid, fd).ok_or(libc::EBADF)?;
+        Ok(self.maps.lock().by_key.get(&key).cloned())
+    }
+
+    /// A copy of the caller's fd `fd` (same open description).
+    ///
+    /// # Errors
+    /// EBADF when it is not open; the errno of `pidfd_getfd` otherwise.
+    pub fn get_fd(&self, pid: u32, fd: i32) -> Result<OwnedFd, i32> {
+        if fd < 0 {
+            return Err(libc::EBADF);
+        }
+        self.pidfds
+            .getfd(pid, fd)
+            .map_err(|e| e.unwrap_or(libc::EBADF))
+    }
+
+    /// Registers a stateless device file: every description of `fd`'s
+    /// inode is `obj`.
+    pub fn add_device(&self, fd: BorrowedFd<'_>, obj: Object) -> io::Result<()> {
+        let key = key_of(fd)?;
+        self.maps.lock().by_key.insert(key, obj);
+        Ok(())
+    }
+
+    /// A new open description of the memfd standing for `buf` (made on
+    /// first use), to install in a caller; `flags` gives its access mode
+    /// and O_NONBLOCK. The buffer lives until every description handed
+    /// out is released.
+    pub fn dma_buf_fd(&self, buf: &DmaBuf, flags: u32) -> io::Result<OwnedFd> {
+        use rustix::fs::{Mode, OFlags};
+        let mut m = self.maps.lock();
+        let existing = m
+            .by_buf
+            .get(&buf.ino())
+            .and_then(|k| m.by_key.get(k))
+            .and_then(|o| match o {
+                Object::DmaBuf(b) => Some(b.clone()),
+                _ => None,
+            });
+        let obj = match existing {
+            Some(o) => o,
+            None => {
+                let memfd = backing_memfd(buf)?;
+                let key = key_of(memfd.as_fd())?;
+                let path = format!("/proc/self/fd/{}", memfd.as_raw_fd());
+                let wd = inotify::add_watch(&self.inotify, &path, inotify::WatchFlags::CLOSE)?;
+                let o = Arc::new(DmaBufObj {
+                    buf: buf.clone(),
+                    memfd,
+                    wd,
+                    descriptions: AtomicUsize::new(0),
+                });
+                m.by_watch.insert(wd, key);
+                m.by_buf.insert(buf.ino(), key);
+                m.by_key.insert(key, Object::DmaBuf(o.clone()));
+                o
+            }
+        };
+        let path = format!("/proc/self/fd/{}", obj.memfd.as_raw_fd());
+        let oflags = OFlags::from_bits_retain(flags) & (OFlags::ACCMODE | OFlags::NONBLOCK);
+        // Counted before the open: if the new description is closed
+        // unused, its release is counted too.
+        obj.descriptions.fetch_add(1, Ordering::SeqCst);
+        match rustix::fs::open(&path, oflags | OFlags::CLOEXEC, Mode::empty()) {
+            Ok(fd) => Ok(fd),
+            Err(e) => {
+                obj.descriptions.fetch_sub(1, Ordering::SeqCst);
+                Err(e.into())
+            }
+        }
+    }
+
+    /// Makes an open DRM file; returns the description to install in the
+    /// caller, opened with `flags` (access mode and O_NONBLOCK).
+    pub fn new_drm_file(&self, file: DrmFile, flags: rustix::fs::OFlags) -> io::Result<OwnedFd> {
+        let (memfd, theirs, wd, key) = self.watched_memfd("drm", 0o666, flags)?;
+        let mut m = self.maps.lock();
+        m.by_watch.insert(wd, key);
+        m.by_key.insert(
+            key,
+            Object::Drm(Arc::new(DrmFileObj {
+                file,
+                _memfd: memfd,
+                wd,
+            })),
+        );
+        Ok(theirs)
+    }
+
+    /// A sealed empty memfd with `mode`, a description of it for the
+    /// program (opened with `flags`), the inotify watch on it and its key.
+    fn watched_memfd(
+        &self,
+        name: &str,
+        mode: u32,
+        flags: rustix::fs::OFlags,
+    ) -> io::Result<(OwnedFd, OwnedFd, i32, Key)> {
+        use rustix::fs::{MemfdFlags, Mode, OFlags, SealFlags};
+        let memfd =
+            rustix::fs::memfd_create(name, MemfdFlags::CLOEXEC | MemfdFlags::ALLOW_SEALING)?;
+        rustix::fs::fchmod(&memfd, Mode::from_raw_mode(mode))?;
+        rustix::fs::fcntl_add_seals(
+            &memfd,
+            SealFlags::WRITE | SealFlags::GROW | SealFlags::SHRINK | SealFlags::SEAL,
+        )?;
+        let key = key_of(memfd.as_fd())?;
+        let path = format!("/proc/self/fd/{}", memfd.as_raw_fd());
+        let theirs = rustix::fs::open(
+            &path,
+            (flags & (OFlags::ACCMODE | OFlags::NONBLOCK)) | OFlags::CLOEXEC,
+            Mode::empty(),
+        )?;
+        let wd = inotify::add_watch(&self.inotify, &path, inotify::WatchFlags::CLOSE)?;
+        Ok((memfd, theirs, wd, key))
+    }
+
+    /// Every registered object (any order).
+    pub fn objects(&self) -> Vec<Object> {
+        self.maps.lock().by_key.values().cloned().collect()
+    }
+
     /// The open timelines, in order of creation.
     pub fn timelines(&self) -> Vec<Arc<TimelineFile>> {
         let mut v: Vec<Arc<TimelineFile>> = self
@@ -194,7 +410,7 @@ impl Registry {
             .values()
             .filter_map(|o| match o {
                 Object::Timeline(t) => Some(t.clone()),
-                Object::SyncFile(_) => None,
+                _ => None,
             })
             .collect();
         v.sort_by_key(|t| t.seq);
@@ -251,22 +467,7 @@ impl Registry {
         timeline: Timeline,
         flags: rustix::fs::OFlags,
     ) -> io::Result<OwnedFd> {
-        use rustix::fs::{MemfdFlags, Mode, OFlags, SealFlags};
-        let memfd =
-            rustix::fs::memfd_create("sw_sync", MemfdFlags::CLOEXEC | MemfdFlags::ALLOW_SEALING)?;
-        rustix::fs::fchmod(&memfd, Mode::from_raw_mode(0o644))?;
-        rustix::fs::fcntl_add_seals(
-            &memfd,
-            SealFlags::WRITE | SealFlags::GROW | SealFlags::SHRINK | SealFlags::SEAL,
-        )?;
-        let key = key_of(memfd.as_fd())?;
-        let path = format!("/proc/self/fd/{}", memfd.as_raw_fd());
-        let theirs = rustix::fs::open(
-            &path,
-            (flags & (OFlags::ACCMODE | OFlags::NONBLOCK)) | OFlags::CLOEXEC,
-            Mode::empty(),
-        )?;
-        let wd = inotify::add_watch(&self.inotify, &path, inotify::WatchFlags::CLOSE)?;
+        let (memfd, theirs, wd, key) = self.watched_memfd("sw_sync", 0o644, flags)?;
         let mut m = self.maps.lock();
         m.timelines_created += 1;
         let file = Arc::new(TimelineFile {
@@ -317,17 +518,30 @@ impl Registry {
         for wd in released {
             let obj = {
                 let mut m = self.maps.lock();
-                let Some(key) = m.by_watch.remove(&wd) else {
+                let Some(&key) = m.by_watch.get(&wd) else {
                     continue;
                 };
+                if let Some(Object::DmaBuf(b)) = m.by_key.get(&key) {
+                    // Other descriptions remain.
+                    if b.descriptions.fetch_sub(1, Ordering::SeqCst) > 1 {
+                        continue;
+                    }
+                    let ino = b.buf.ino();
+                    m.by_buf.remove(&ino);
+                }
+                m.by_watch.remove(&wd);
                 m.by_key.remove(&key)
             };
-            if let Some(Object::Timeline(t)) = obj {
-                let _ = inotify::remove_watch(&self.inotify, t.wd);
-                // The last reference usually; a call in flight may hold
-                // another, and the timeline closes when that one ends.
-                drop(t);
-            }
+            // The last reference usually; a call in flight may hold
+            // another, and the object is dropped when that one ends.
+            let wd = match &obj {
+                Some(Object::Timeline(t)) => t.wd,
+                Some(Object::DmaBuf(b)) => b.wd,
+                Some(Object::Drm(f)) => f.wd,
+                _ => continue,
+            };
+            let _ = inotify::remove_watch(&self.inotify, wd);
+            drop(obj);
         }
     }
 }

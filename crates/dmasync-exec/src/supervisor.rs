@@ -3,58 +3,85 @@
 use std::io;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
-use dmasync::error::errno::{ENOENT, ENOTTY};
+use dmasync::error::errno::ENOENT;
 use libc::{EACCES, EEXIST, ENOTDIR};
 use rustix::fs::OFlags;
 
-use crate::ioctl::{self, efault};
+use std::sync::Arc;
+
+use dmasync::fence::Interrupt;
+
+use crate::ioctl::{self, efault, Ctx, Outcome};
 use crate::objects::{Object, Registry};
 use crate::paths::{classify, Node};
 use crate::sys::files::{fstat_bytes, statx_bytes};
 use crate::sys::mem;
 use crate::sys::seccomp::{Answer, Listener, Notif};
 use dmasync::fence::sw_sync::Timeline;
-use dmasync::uapi::ioctl::{ioc_dir, ioc_size, ioc_type, IOC_WRITE};
+use dmasync::uapi::ioctl::ioc_type;
 
-/// Files whose metadata the virtual paths report (stat, access).
+/// Files whose metadata the virtual paths report (stat, access), and the
+/// descriptions opened for the stateless devices.
 pub(crate) struct Templates {
     /// A 0644 regular file standing for `sw_sync`.
     sw_sync: OwnedFd,
     /// A 0444 regular file standing for `info`.
     info: OwnedFd,
-    /// A 0755 directory standing for the sync directory (already removed
-    /// from the file system; only its fd is kept).
-    sync_dir: OwnedFd,
-    /// The identity of `sync_dir`, to recognise it as a `dirfd`.
-    sync_dir_key: crate::objects::Key,
+    /// 0666 regular files standing for `/dev/dma_heap/system`,
+    /// `/dev/udmabuf` and the DRM nodes; opens of the first two are
+    /// descriptions of these very files.
+    heap: OwnedFd,
+    udmabuf: OwnedFd,
+    dri_node: OwnedFd,
+    /// 0755 directories standing for the virtual directories (already
+    /// removed from the file system; only their fds are kept), with their
+    /// identities, to recognise them as a `dirfd`.
+    dirs: Vec<(Node, OwnedFd, crate::objects::Key, &'static str)>,
+}
+
+fn removed_dir(tag: &str) -> io::Result<OwnedFd> {
+    use rustix::fs::Mode;
+    let base = std::env::temp_dir().join(format!("dmasync-exec-{}-{tag}", std::process::id()));
+    // A directory left by an earlier supervisor of the same pid.
+    let _ = rustix::fs::rmdir(&base);
+    rustix::fs::mkdir(&base, Mode::from_raw_mode(0o755))?;
+    let dir = rustix::fs::chmod(&base, Mode::from_raw_mode(0o755)).and_then(|()| {
+        rustix::fs::open(
+            &base,
+            OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+            Mode::empty(),
+        )
+    });
+    let _ = rustix::fs::rmdir(&base);
+    Ok(dir?)
+}
+
+fn template(name: &str, mode: u32) -> io::Result<OwnedFd> {
+    use rustix::fs::{MemfdFlags, Mode};
+    let fd = rustix::fs::memfd_create(name, MemfdFlags::CLOEXEC)?;
+    rustix::fs::fchmod(&fd, Mode::from_raw_mode(mode))?;
+    Ok(fd)
 }
 
 impl Templates {
     pub(crate) fn new() -> io::Result<Templates> {
-        use rustix::fs::{MemfdFlags, Mode};
-        let sw_sync = rustix::fs::memfd_create("sw_sync", MemfdFlags::CLOEXEC)?;
-        rustix::fs::fchmod(&sw_sync, Mode::from_raw_mode(0o644))?;
-        let info = rustix::fs::memfd_create("info", MemfdFlags::CLOEXEC)?;
-        rustix::fs::fchmod(&info, Mode::from_raw_mode(0o444))?;
-        let base = std::env::temp_dir().join(format!("dmasync-exec-{}", std::process::id()));
-        // A directory left by an earlier supervisor of the same pid.
-        let _ = rustix::fs::rmdir(&base);
-        rustix::fs::mkdir(&base, Mode::from_raw_mode(0o755))?;
-        let dir = rustix::fs::chmod(&base, Mode::from_raw_mode(0o755)).and_then(|()| {
-            rustix::fs::open(
-                &base,
-                OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
-                Mode::empty(),
-            )
-        });
-        let _ = rustix::fs::rmdir(&base);
-        let sync_dir = dir?;
-        let sync_dir_key = crate::objects::key_of(sync_dir.as_fd())?;
+        let mut dirs = Vec::new();
+        for (node, tag, path) in [
+            (Node::SyncDir, "sync", crate::paths::SYNC_DIR),
+            (Node::HeapDir, "heap", crate::paths::HEAP_DIR),
+            (Node::DriDir, "dri", crate::paths::DRI_DIR),
+        ] {
+            let fd = removed_dir(tag)?;
+            let key = crate::objects::key_of(fd.as_fd())?;
+            dirs.push((node, fd, key, path));
+        }
         Ok(Templates {
-            sw_sync,
-            info,
-            sync_dir,
-            sync_dir_key,
+            sw_sync: template("sw_sync", 0o644)?,
+            info: template("info", 0o444)?,
+            heap: template("system", 0o666)?,
+            udmabuf: template("udmabuf", 0o666)?,
+            dri_node: template("dri", 0o666)?,
+            dirs,
         })
     }
 
@@ -62,8 +89,11 @@ impl Templates {
         match node {
             Node::SwSync => Some(self.sw_sync.as_fd()),
             Node::Info => Some(self.info.as_fd()),
-            Node::SyncDir => Some(self.sync_dir.as_fd()),
+            Node::HeapSystem => Some(self.heap.as_fd()),
+            Node::Udmabuf => Some(self.udmabuf.as_fd()),
+            Node::Card0 | Node::RenderD128 => Some(self.dri_node.as_fd()),
             Node::Missing => None,
+            dir => self.dirs.iter().find(|d| d.0 == dir).map(|d| d.1.as_fd()),
         }
     }
 }
@@ -71,36 +101,86 @@ impl Templates {
 /// One trapped call being served: what the handlers may do to the caller.
 pub struct Call<'a> {
     pub(crate) notif: &'a Notif,
-    pub(crate) listener: &'a Listener,
+    pub(crate) listener: &'a Arc<Listener>,
     pub(crate) registry: &'a Registry,
 }
 
-impl Call<'_> {
-    /// The ioctl's argument pointer.
+impl Ctx for Call<'_> {
     fn arg_addr(&self) -> u64 {
         self.notif.args[2]
     }
 
-    /// Copies `data` to the caller at `addr`; EFAULT on failure.
-    pub fn write(&self, addr: u64, data: &[u8]) -> Result<(), i32> {
+    fn read(&self, addr: u64, buf: &mut [u8]) -> Result<(), i32> {
+        if buf.is_empty() {
+            return Ok(());
+        }
+        mem::read(self.notif.pid, addr, buf).map_err(efault)
+    }
+
+    fn write(&self, addr: u64, data: &[u8]) -> Result<(), i32> {
         mem::write(self.notif.pid, addr, data).map_err(efault)
     }
 
-    /// Copies `data` to the ioctl's argument; EFAULT on failure.
-    pub fn write_arg(&self, data: &[u8]) -> Result<(), i32> {
-        self.write(self.arg_addr(), data)
+    fn lookup_open(&self, fd: i32) -> Result<Option<Object>, i32> {
+        self.registry.lookup_open(self.notif.pid, fd)
     }
 
-    /// The object that the caller's fd `fd` is, if it is one of ours.
-    pub fn lookup(&self, fd: i32) -> Option<Object> {
-        self.registry.lookup(self.notif.pid, fd as i64 as u64)
+    fn get_fd(&self, fd: i32) -> Result<OwnedFd, i32> {
+        self.registry.get_fd(self.notif.pid, fd)
     }
 
-    /// Installs `fd` in the caller; returns the caller's fd number.
-    pub fn install_fd(&self, fd: BorrowedFd<'_>, cloexec: bool) -> Result<i32, i32> {
+    fn install_fd(&self, fd: BorrowedFd<'_>, cloexec: bool) -> Result<i32, i32> {
         self.listener
             .add_fd(self.notif.id, fd, cloexec)
             .map_err(|e| e.raw_os_error().unwrap_or(libc::EMFILE))
+    }
+
+    fn registry(&self) -> &Registry {
+        self.registry
+    }
+
+    fn defer(&self, job: Box<dyn FnOnce(&Interrupt) -> Outcome + Send>) -> Outcome {
+        let listener = self.listener.clone();
+        let id = self.notif.id;
+        let intr = Interrupt::new();
+        let intr2 = intr.clone();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::Builder::new()
+            .name("dmasync-wait".into())
+            .spawn(move || {
+                let _ = tx.send(job(&intr2));
+            })
+            .map_err(|_| libc::EAGAIN)?;
+        std::thread::Builder::new()
+            .name("dmasync-answer".into())
+            .spawn(move || loop {
+                use std::sync::mpsc::RecvTimeoutError;
+                match rx.recv_timeout(WAIT_CHECK) {
+                    Ok(outcome) => {
+                        if listener.id_valid(id) {
+                            let _ = listener.answer(id, outcome_answer(outcome));
+                        }
+                        return;
+                    }
+                    // The caller died or a signal interrupted the call:
+                    // end the wait; nobody is left to answer.
+                    Err(RecvTimeoutError::Timeout) if !listener.id_valid(id) => intr.raise(),
+                    Err(RecvTimeoutError::Timeout) => {}
+                    Err(RecvTimeoutError::Disconnected) => return,
+                }
+            })
+            .map_err(|_| libc::EAGAIN)?;
+        Err(ioctl::DEFERRED)
+    }
+}
+
+/// How often a worker checks that its caller still waits.
+const WAIT_CHECK: std::time::Duration = std::time::Duration::from_millis(50);
+
+fn outcome_answer(o: Outcome) -> Answer {
+    match o {
+        Ok(v) => Answer::Value(v),
+        Err(e) => Answer::Error(e),
     }
 }
 
@@ -110,12 +190,14 @@ impl Call<'_> {
 pub struct Supervisor {
     pub(crate) registry: Registry,
     templates: Templates,
+    /// The vgem device.
+    drm: dmasync::drm::Device,
 }
 
 /// A call being handled, with the listener it came from.
 pub(crate) struct Req<'a> {
     notif: &'a Notif,
-    listener: &'a Listener,
+    listener: &'a Arc<Listener>,
 }
 
 impl std::ops::Deref for Req<'_> {
@@ -130,11 +212,14 @@ fn errno_of(e: &io::Error) -> i32 {
 }
 
 impl Supervisor {
-    pub(crate) fn new(registry: Registry, templates: Templates) -> Supervisor {
-        Supervisor {
+    pub(crate) fn new(registry: Registry, templates: Templates) -> io::Result<Supervisor> {
+        registry.add_device(templates.heap.as_fd(), Object::Heap)?;
+        registry.add_device(templates.udmabuf.as_fd(), Object::Udmabuf)?;
+        Ok(Supervisor {
             registry,
             templates,
-        }
+            drm: dmasync::drm::Device::new(),
+        })
     }
 
     /// Serves the calls sent to `listener` until no process uses its filter
@@ -142,7 +227,7 @@ impl Supervisor {
     ///
     /// # Errors
     /// The listener failed (poll or SECCOMP_IOCTL_NOTIF_RECV).
-    pub fn serve(&self, listener: &Listener) -> io::Result<()> {
+    pub fn serve(&self, listener: &Arc<Listener>) -> io::Result<()> {
         use rustix::event::{poll, PollFd, PollFlags};
         loop {
             let fd = listener.as_fd();
@@ -182,7 +267,7 @@ impl Supervisor {
     }
 
     /// Answers one call; `None` when the caller is gone.
-    pub(crate) fn handle(&self, listener: &Listener, notif: &Notif) -> Option<Answer> {
+    pub(crate) fn handle(&self, listener: &Arc<Listener>, notif: &Notif) -> Option<Answer> {
         let n = &Req { notif, listener };
         let a = &n.args;
         match n.nr {
@@ -246,7 +331,7 @@ impl Supervisor {
         }
         Some(match node {
             Node::Missing => Answer::Error(ENOENT),
-            Node::SwSync | Node::Info if slash => Answer::Error(ENOTDIR),
+            n if slash && !n.is_dir() => Answer::Error(ENOTDIR),
             _ => answer,
         })
     }
@@ -261,13 +346,6 @@ impl Supervisor {
         let Some(obj) = self.registry.lookup(n.pid, n.args[0]) else {
             return Some(Answer::Continue);
         };
-        let Some(entry) = ioctl::find(cmd, obj.kind()) else {
-            return Some(Answer::Error(ENOTTY));
-        };
-        let mut arg = vec![0u8; ioc_size(cmd)];
-        if ioc_dir(cmd) & IOC_WRITE != 0 && mem::read(n.pid, n.args[2], &mut arg).is_err() {
-            return Some(Answer::Error(libc::EFAULT));
-        }
         if !self.valid(n) {
             return None;
         }
@@ -276,10 +354,10 @@ impl Supervisor {
             listener: n.listener,
             registry: &self.registry,
         };
-        Some(match (entry.run)(&call, &obj, &arg) {
-            Ok(v) => Answer::Value(v),
-            Err(e) => Answer::Error(e),
-        })
+        match ioctl::dispatch(&call, &obj, cmd) {
+            Err(ioctl::DEFERRED) => None,
+            o => Some(outcome_answer(o)),
+        }
     }
 
     /// The directory a relative path of the caller starts from.
@@ -292,8 +370,13 @@ impl Supervisor {
         };
         if dirfd != libc::AT_FDCWD {
             let st = rustix::fs::stat(&link).ok()?;
-            if (st.st_dev, st.st_ino) == self.templates.sync_dir_key {
-                return Some(crate::paths::SYNC_DIR.as_bytes().to_vec());
+            if let Some(d) = self
+                .templates
+                .dirs
+                .iter()
+                .find(|d| d.2 == (st.st_dev, st.st_ino))
+            {
+                return Some(d.3.as_bytes().to_vec());
             }
         }
         rustix::fs::readlink(link, Vec::new())
@@ -321,13 +404,13 @@ impl Supervisor {
             Node::Missing if oflags.contains(OFlags::CREATE) => Answer::Error(EACCES),
             Node::Missing => Answer::Error(ENOENT),
             _ if creat_excl => Answer::Error(EEXIST),
-            Node::SwSync | Node::Info if slash || oflags.contains(OFlags::DIRECTORY) => {
+            n if !n.is_dir() && (slash || oflags.contains(OFlags::DIRECTORY)) => {
                 Answer::Error(ENOTDIR)
             }
             // An O_PATH open does not open the file (no timeline is made).
             // O_PATH files cannot be installed (ADDFD takes only full
             // files): a read-only description of the template instead.
-            Node::SwSync | Node::Info if oflags.contains(OFlags::PATH) => {
+            n if !n.is_dir() && oflags.contains(OFlags::PATH) => {
                 let t = self.templates.of(node).expect("file node");
                 let path = format!("/proc/self/fd/{}", std::os::fd::AsRawFd::as_raw_fd(&t));
                 match rustix::fs::open(
@@ -352,9 +435,29 @@ impl Supervisor {
                     Err(e) => Answer::Error(errno_of(&e)),
                 }
             }
-            Node::SyncDir => {
+            Node::HeapSystem | Node::Udmabuf => {
+                let t = self.templates.of(node).expect("file node");
+                let path = format!("/proc/self/fd/{}", std::os::fd::AsRawFd::as_raw_fd(&t));
+                match rustix::fs::open(
+                    path,
+                    (oflags & (OFlags::ACCMODE | OFlags::NONBLOCK)) | OFlags::CLOEXEC,
+                    rustix::fs::Mode::empty(),
+                ) {
+                    Ok(fd) => Answer::Fd { fd, cloexec },
+                    Err(e) => Answer::Error(e.raw_os_error()),
+                }
+            }
+            Node::Card0 | Node::RenderD128 => {
+                let file = self.drm.open(node == Node::RenderD128);
+                match self.registry.new_drm_file(file, oflags) {
+                    Ok(fd) => Answer::Fd { fd, cloexec },
+                    Err(e) => Answer::Error(errno_of(&e)),
+                }
+            }
+            dir => {
+                let t = self.templates.of(dir).expect("dir node");
                 match rustix::fs::openat(
-                    &self.templates.sync_dir,
+                    t,
                     ".",
                     (oflags & (OFlags::ACCMODE | OFlags::NONBLOCK | OFlags::DIRECTORY))
                         | OFlags::CLOEXEC,
@@ -409,7 +512,7 @@ impl Supervisor {
         let Some(fd) = self.templates.of(node) else {
             return Some(Answer::Error(ENOENT));
         };
-        if slash && matches!(node, Node::SwSync | Node::Info) {
+        if slash && !node.is_dir() {
             return Some(Answer::Error(ENOTDIR));
         }
         let bytes = match statx_mask {
@@ -435,7 +538,7 @@ impl Supervisor {
         let Some(fd) = self.templates.of(node) else {
             return Some(Answer::Error(ENOENT));
         };
-        if slash && matches!(node, Node::SwSync | Node::Info) {
+        if slash && !node.is_dir() {
             return Some(Answer::Error(ENOTDIR));
         }
         let access = rustix::fs::Access::from_bits_retain(mode as u32);

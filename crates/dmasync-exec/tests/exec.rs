@@ -104,6 +104,10 @@ fn tests() -> Vec<Test> {
             "signals",
             "info",
             "clean-start",
+            "heap",
+            "udmabuf",
+            "vgem",
+            "buf-leaks",
         ] {
             let bin = bin.clone();
             let test_name: &'static str =

@@ -604,6 +604,300 @@ static void probe_clean_start(void)
 		closedir(d);
 }
 
+/* dma-buf devices. */
+struct dma_buf_sync { uint64_t flags; };
+struct dma_buf_export_sync_file { uint32_t flags; int32_t fd; };
+struct dma_buf_import_sync_file { uint32_t flags; int32_t fd; };
+#define DMA_BUF_SYNC_READ 1
+#define DMA_BUF_SYNC_WRITE 2
+#define DMA_BUF_SYNC_END 4
+#define DMA_BUF_IOCTL_SYNC _IOW('b', 0, struct dma_buf_sync)
+#define DMA_BUF_SET_NAME_B _IOW('b', 1, uint64_t)
+#define DMA_BUF_IOCTL_EXPORT_SYNC_FILE _IOWR('b', 2, struct dma_buf_export_sync_file)
+#define DMA_BUF_IOCTL_IMPORT_SYNC_FILE _IOW('b', 3, struct dma_buf_import_sync_file)
+struct dma_heap_allocation_data { uint64_t len; uint32_t fd; uint32_t fd_flags; uint64_t heap_flags; };
+#define DMA_HEAP_IOCTL_ALLOC _IOWR('H', 0, struct dma_heap_allocation_data)
+struct udmabuf_create { uint32_t memfd; uint32_t flags; uint64_t offset; uint64_t size; };
+struct udmabuf_create_item { uint32_t memfd; uint32_t pad; uint64_t offset; uint64_t size; };
+struct udmabuf_create_list { uint32_t flags; uint32_t count; struct udmabuf_create_item list[]; };
+#define UDMABUF_CREATE _IOW('u', 0x42, struct udmabuf_create)
+#define UDMABUF_CREATE_LIST _IOW('u', 0x43, struct udmabuf_create_list)
+struct drm_mode_create_dumb { uint32_t height, width, bpp, flags, handle, pitch; uint64_t size; };
+struct drm_prime_handle { uint32_t handle, flags; int32_t fd; };
+struct drm_vgem_fence_attach { uint32_t handle, flags, out_fence, pad; };
+struct drm_vgem_fence_signal { uint32_t fence, flags; };
+#define DRM_IOCTL_MODE_CREATE_DUMB _IOWR('d', 0xB2, struct drm_mode_create_dumb)
+#define DRM_IOCTL_PRIME_HANDLE_TO_FD _IOWR('d', 0x2d, struct drm_prime_handle)
+#define DRM_IOCTL_PRIME_FD_TO_HANDLE _IOWR('d', 0x2e, struct drm_prime_handle)
+#define DRM_IOCTL_VGEM_FENCE_ATTACH _IOWR('d', 0x41, struct drm_vgem_fence_attach)
+#define DRM_IOCTL_VGEM_FENCE_SIGNAL _IOW('d', 0x42, struct drm_vgem_fence_signal)
+
+static int heap_alloc(uint64_t len, uint32_t fd_flags)
+{
+	int heap = open("/dev/dma_heap/system", O_RDONLY | O_CLOEXEC);
+	struct dma_heap_allocation_data d = { .len = len, .fd_flags = fd_flags };
+	int r;
+	if (heap < 0) {
+		perror("open /dev/dma_heap/system");
+		exit(2);
+	}
+	r = ioctl(heap, DMA_HEAP_IOCTL_ALLOC, &d);
+	close(heap);
+	return r ? -errno : (int)d.fd;
+}
+
+static void probe_heap(void)
+{
+	struct stat st;
+	struct dma_buf_sync sync = { 0 };
+	struct dma_heap_allocation_data d = { 0 };
+	char *a, *b, longname[40];
+	int heap, buf;
+
+	CHECK(stat("/dev/dma_heap", &st) == 0 && S_ISDIR(st.st_mode), "stat dir");
+	CHECK(stat("/dev/dma_heap/system", &st) == 0, "stat system");
+	CHECK(access("/dev/dma_heap/system", R_OK) == 0, "access");
+	CHECK(stat("/dev/dma_heap/cma", &st) < 0 && errno == ENOENT, "cma");
+	heap = open("/dev/dma_heap/system", O_RDONLY | O_CLOEXEC);
+	CHECK(heap >= 0, "open heap");
+	d.len = 5000;
+	d.fd_flags = O_RDWR | O_CLOEXEC;
+	CHECK(ioctl(heap, DMA_HEAP_IOCTL_ALLOC, &d) == 0, "alloc");
+	buf = d.fd;
+	CHECK(fcntl(buf, F_GETFD) == FD_CLOEXEC, "cloexec");
+	CHECK(fstat(buf, &st) == 0 && st.st_size == 8192, "size %ld", (long)st.st_size);
+	CHECK(lseek(buf, 0, SEEK_END) == 8192, "seek end");
+	d.fd = 3;
+	CHECK(ioctl(heap, DMA_HEAP_IOCTL_ALLOC, &d) < 0 && errno == EINVAL, "fd not 0");
+	d.fd = 0;
+	d.len = 0;
+	CHECK(ioctl(heap, DMA_HEAP_IOCTL_ALLOC, &d) < 0 && errno == EINVAL, "len 0");
+	d.len = 4096;
+	d.fd_flags = O_NONBLOCK;
+	CHECK(ioctl(heap, DMA_HEAP_IOCTL_ALLOC, &d) < 0 && errno == EINVAL, "fd_flags");
+	CHECK(ioctl(heap, _IOWR('H', 1, struct dma_heap_allocation_data), &d) < 0 && errno == EINVAL, "nr 1");
+	a = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_SHARED, buf, 0);
+	b = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_SHARED, buf, 0);
+	CHECK(a != MAP_FAILED && b != MAP_FAILED, "mmap");
+	if (a != MAP_FAILED && b != MAP_FAILED) {
+		sync.flags = DMA_BUF_SYNC_WRITE;
+		CHECK(ioctl(buf, DMA_BUF_IOCTL_SYNC, &sync) == 0, "sync start");
+		strcpy(a + 4100, "through a");
+		sync.flags = DMA_BUF_SYNC_WRITE | DMA_BUF_SYNC_END;
+		CHECK(ioctl(buf, DMA_BUF_IOCTL_SYNC, &sync) == 0, "sync end");
+		CHECK(!strcmp(b + 4100, "through a"), "second mapping");
+		munmap(a, 8192);
+		munmap(b, 8192);
+	}
+	sync.flags = 0;
+	CHECK(ioctl(buf, DMA_BUF_IOCTL_SYNC, &sync) < 0 && errno == EINVAL, "no direction");
+	sync.flags = 8;
+	CHECK(ioctl(buf, DMA_BUF_IOCTL_SYNC, &sync) < 0 && errno == EINVAL, "bad flag");
+	CHECK(ioctl(buf, DMA_BUF_IOCTL_SYNC, (void *)8) < 0 && errno == EFAULT, "sync fault");
+	CHECK(ioctl(buf, DMA_BUF_SET_NAME_B, "hello") == 0, "set name");
+	CHECK(ioctl(buf, _IOW('b', 1, uint32_t), "") == 0, "set name A");
+	memset(longname, 'x', sizeof(longname));
+	longname[39] = 0;
+	CHECK(ioctl(buf, DMA_BUF_SET_NAME_B, longname) < 0 && errno == EINVAL, "long name");
+	CHECK(ioctl(buf, DMA_BUF_SET_NAME_B, (void *)8) < 0 && errno == EFAULT, "name fault");
+	CHECK(ioctl(buf, _IO('b', 9)) < 0 && errno == ENOTTY, "enotty");
+	CHECK(ioctl(buf, SYNC_IOC_FILE_INFO, &d) < 0 && errno == ENOTTY, "sync_file ioctl");
+	close(buf);
+	close(heap);
+}
+
+static int sealed_memfd(size_t size, int seals)
+{
+	int fd = memfd_create("probe", MFD_ALLOW_SEALING | MFD_CLOEXEC);
+	CHECK(fd >= 0 && ftruncate(fd, size) == 0, "memfd");
+	if (seals)
+		CHECK(fcntl(fd, F_ADD_SEALS, seals) == 0, "seals");
+	return fd;
+}
+
+static void probe_udmabuf(void)
+{
+	struct { struct udmabuf_create_list h; struct udmabuf_create_item it[2]; } l = { 0 };
+	int dev = open("/dev/udmabuf", O_RDWR | O_CLOEXEC);
+	int unsealed = sealed_memfd(8192, 0), shrink = sealed_memfd(8192, F_SEAL_SHRINK);
+	int wsealed = sealed_memfd(8192, F_SEAL_SHRINK | F_SEAL_WRITE);
+	struct udmabuf_create c = { .memfd = shrink, .flags = 1, .offset = 0, .size = 8192 };
+	struct stat st;
+	int buf;
+
+	CHECK(dev >= 0, "open /dev/udmabuf");
+	buf = ioctl(dev, UDMABUF_CREATE, &c);
+	CHECK(buf >= 0, "create");
+	CHECK(fcntl(buf, F_GETFD) == FD_CLOEXEC, "cloexec flag");
+	CHECK(fstat(buf, &st) == 0 && st.st_size == 8192, "size");
+	CHECK(ioctl(buf, DMA_BUF_SET_NAME_B, "u") == 0, "a dma-buf");
+	close(buf);
+	c.memfd = unsealed;
+	CHECK(ioctl(dev, UDMABUF_CREATE, &c) < 0 && errno == EINVAL, "no SEAL_SHRINK");
+	c.memfd = wsealed;
+	CHECK(ioctl(dev, UDMABUF_CREATE, &c) < 0 && errno == EINVAL, "SEAL_WRITE");
+	c.memfd = shrink;
+	c.offset = 100;
+	CHECK(ioctl(dev, UDMABUF_CREATE, &c) < 0 && errno == EINVAL, "unaligned offset");
+	c.offset = 4096;
+	CHECK(ioctl(dev, UDMABUF_CREATE, &c) < 0 && errno == EINVAL, "past the end");
+	c.offset = 0;
+	c.size = 0;
+	CHECK(ioctl(dev, UDMABUF_CREATE, &c) < 0 && errno == EINVAL, "size 0");
+	c.size = 4096;
+	c.memfd = 999;
+	CHECK(ioctl(dev, UDMABUF_CREATE, &c) < 0 && errno == EBADFD, "closed fd");
+	c.memfd = 0;
+	CHECK(ioctl(dev, UDMABUF_CREATE, (void *)8) < 0 && errno == EFAULT, "fault");
+	l.h.count = 2;
+	l.it[0] = (struct udmabuf_create_item){ .memfd = shrink, .offset = 0, .size = 4096 };
+	l.it[1] = (struct udmabuf_create_item){ .memfd = shrink, .offset = 4096, .size = 4096 };
+	buf = ioctl(dev, UDMABUF_CREATE_LIST, &l);
+	CHECK(buf >= 0 && fstat(buf, &st) == 0 && st.st_size == 8192, "list");
+	CHECK(fcntl(buf, F_GETFD) == 0, "no cloexec");
+	close(buf);
+	l.h.count = 0;
+	CHECK(ioctl(dev, UDMABUF_CREATE_LIST, &l) < 0 && errno == EINVAL, "empty list");
+	CHECK(ioctl(dev, _IO('u', 0x44)) < 0 && errno == ENOTTY, "enotty");
+	close(unsealed);
+	close(shrink);
+	close(wsealed);
+	close(dev);
+}
+
+static volatile int sync_done;
+static void *sync_thread(void *arg)
+{
+	struct dma_buf_sync s = { .flags = DMA_BUF_SYNC_READ };
+	int r = ioctl(*(int *)arg, DMA_BUF_IOCTL_SYNC, &s);
+	sync_done = r == 0 ? 1 : -errno;
+	return NULL;
+}
+
+static void probe_vgem(void)
+{
+	struct drm_mode_create_dumb dumb = { .width = 64, .height = 64, .bpp = 32 };
+	struct drm_prime_handle prime = { 0 };
+	struct drm_vgem_fence_attach att = { 0 };
+	struct drm_vgem_fence_signal sig = { 0 };
+	struct dma_buf_export_sync_file ex = { .flags = DMA_BUF_SYNC_READ };
+	struct stat st;
+	pthread_t t;
+	char *p;
+	int card, render, buf, i;
+
+	CHECK(stat("/dev/dri", &st) == 0 && S_ISDIR(st.st_mode), "dri dir");
+	CHECK(access("/dev/dri/renderD128", R_OK | W_OK) == 0, "access render");
+	card = open("/dev/dri/card0", O_RDWR | O_CLOEXEC);
+	render = open("/dev/dri/renderD128", O_RDWR | O_CLOEXEC);
+	CHECK(card >= 0 && render >= 0, "open");
+	CHECK(ioctl(card, DRM_IOCTL_MODE_CREATE_DUMB, &dumb) == 0, "dumb");
+	CHECK(dumb.handle == 1 && dumb.pitch == 256 && dumb.size == 16384, "dumb %u %u", dumb.handle, dumb.pitch);
+	CHECK(ioctl(render, DRM_IOCTL_MODE_CREATE_DUMB, &dumb) < 0 && errno == EACCES, "dumb on render");
+	CHECK(ioctl(card, _IOWR('d', 0x4f, struct drm_prime_handle), &prime) < 0 && errno == EINVAL, "no vgem nr");
+	prime.handle = 1;
+	prime.flags = O_CLOEXEC | O_RDWR;
+	CHECK(ioctl(card, DRM_IOCTL_PRIME_HANDLE_TO_FD, &prime) == 0, "prime");
+	buf = prime.fd;
+	CHECK(fstat(buf, &st) == 0 && st.st_size == 16384, "prime size");
+	p = mmap(NULL, 16384, PROT_READ | PROT_WRITE, MAP_SHARED, buf, 0);
+	CHECK(p != MAP_FAILED, "mmap prime");
+	if (p != MAP_FAILED) {
+		p[10] = 42;
+		munmap(p, 16384);
+	}
+	prime.handle = 0;
+	CHECK(ioctl(render, DRM_IOCTL_PRIME_FD_TO_HANDLE, &prime) == 0 && prime.handle == 1, "import %u", prime.handle);
+	att.handle = 1;
+	att.flags = 1;
+	CHECK(ioctl(card, DRM_IOCTL_VGEM_FENCE_ATTACH, &att) == 0, "attach");
+	CHECK(ioctl(buf, DMA_BUF_IOCTL_EXPORT_SYNC_FILE, &ex) == 0, "export");
+	CHECK(fcntl(ex.fd, F_GETFD) == FD_CLOEXEC, "export cloexec");
+	CHECK(poll_once(ex.fd, POLLIN, 0) == 0, "export pending");
+	sync_done = 0;
+	pthread_create(&t, NULL, sync_thread, &buf);
+	usleep(100000);
+	CHECK(sync_done == 0, "sync did not wait");
+	sig.fence = att.out_fence;
+	CHECK(ioctl(card, DRM_IOCTL_VGEM_FENCE_SIGNAL, &sig) == 0, "signal");
+	pthread_join(t, NULL);
+	CHECK(sync_done == 1, "sync %d", sync_done);
+	CHECK(poll_once(ex.fd, POLLIN, 1000) == POLLIN, "export signalled");
+	close(ex.fd);
+	CHECK(ioctl(card, DRM_IOCTL_VGEM_FENCE_SIGNAL, &sig) < 0 && errno == ENOENT, "signal twice");
+	/* Import a sw_sync fence: the buffer's READ export waits for it. */
+	{
+		int tl = timeline(), f = fence(tl, 1);
+		struct dma_buf_import_sync_file im = { .flags = DMA_BUF_SYNC_WRITE, .fd = f };
+		CHECK(ioctl(buf, DMA_BUF_IOCTL_IMPORT_SYNC_FILE, &im) == 0, "import");
+		ex.flags = DMA_BUF_SYNC_READ;
+		CHECK(ioctl(buf, DMA_BUF_IOCTL_EXPORT_SYNC_FILE, &ex) == 0, "export 2");
+		CHECK(poll_once(ex.fd, POLLIN, 0) == 0, "imported fence pending");
+		inc(tl, 1);
+		CHECK(poll_once(ex.fd, POLLIN, 1000) == POLLIN, "imported fence signalled");
+		im.fd = tl;
+		CHECK(ioctl(buf, DMA_BUF_IOCTL_IMPORT_SYNC_FILE, &im) < 0 && errno == EINVAL, "not a sync file");
+		im.fd = 999;
+		CHECK(ioctl(buf, DMA_BUF_IOCTL_IMPORT_SYNC_FILE, &im) < 0 && errno == EINVAL, "bad fd");
+		im.fd = f;
+		im.flags = 0;
+		CHECK(ioctl(buf, DMA_BUF_IOCTL_IMPORT_SYNC_FILE, &im) < 0 && errno == EINVAL, "flags 0");
+		ex.flags = 4;
+		CHECK(ioctl(buf, DMA_BUF_IOCTL_EXPORT_SYNC_FILE, &ex) < 0 && errno == EINVAL, "export flags");
+		close(ex.fd);
+		close(f);
+		close(tl);
+	}
+	for (i = 0; i < 3; i++) {
+		prime.handle = 1;
+		CHECK(ioctl(card, DRM_IOCTL_PRIME_HANDLE_TO_FD, &prime) == 0, "prime again");
+		close(prime.fd);
+	}
+	close(buf);
+	close(render);
+	close(card);
+}
+
+static void probe_buf_leaks(void)
+{
+	pid_t sup = getppid();
+	int before, after = -1, mine, i, tries, card;
+	int buf = heap_alloc(4096, O_RDWR);
+
+	close(buf);
+	usleep(100000);
+	mine = count_fds(getpid());
+	before = count_fds(sup);
+	for (i = 0; i < 30; i++) {
+		struct drm_mode_create_dumb dumb = { .width = 16, .height = 16, .bpp = 32 };
+		struct drm_prime_handle prime = { .flags = O_RDWR };
+		int dev = open("/dev/udmabuf", O_RDWR), m = sealed_memfd(4096, F_SEAL_SHRINK);
+		struct udmabuf_create c = { .memfd = m, .size = 4096 };
+		close(ioctl(dev, UDMABUF_CREATE, &c));
+		close(m);
+		close(dev);
+		buf = heap_alloc(4096, O_RDWR);
+		CHECK(buf >= 0, "alloc");
+		close(dup(buf));
+		close(buf);
+		card = open("/dev/dri/card0", O_RDWR);
+		ioctl(card, DRM_IOCTL_MODE_CREATE_DUMB, &dumb);
+		prime.handle = dumb.handle;
+		ioctl(card, DRM_IOCTL_PRIME_HANDLE_TO_FD, &prime);
+		close(card);
+		close(prime.fd);
+	}
+	for (tries = 0; tries < 200; tries++) {
+		after = count_fds(sup);
+		if (after <= before)
+			break;
+		usleep(50000);
+	}
+	printf("supervisor fds %d -> %d after %d waits\n", before, after, tries);
+	CHECK(before > 0 && after == before, "supervisor fds %d -> %d", before, after);
+	CHECK(count_fds(getpid()) == mine, "own fds %d -> %d", mine, count_fds(getpid()));
+}
+
 int main(int argc, char **argv)
 {
 	const char *what = argc > 1 ? argv[1] : "";
@@ -630,6 +924,14 @@ int main(int argc, char **argv)
 		probe_clean_start();
 	else if (!strcmp(what, "info"))
 		probe_info();
+	else if (!strcmp(what, "heap"))
+		probe_heap();
+	else if (!strcmp(what, "udmabuf"))
+		probe_udmabuf();
+	else if (!strcmp(what, "vgem"))
+		probe_vgem();
+	else if (!strcmp(what, "buf-leaks"))
+		probe_buf_leaks();
 	else if (!strcmp(what, "share-server") && argc == 3)
 		return share(argv[2], 1);
 	else if (!strcmp(what, "share-client") && argc == 3)
