@@ -116,6 +116,11 @@ pub trait Ctx {
 /// Serves ioctl `cmd` on `obj`: the table for sync files, timelines and
 /// dma-bufs, the models' own dispatchers for the devices.
 pub fn dispatch(ctx: &dyn Ctx, obj: &Object, cmd: u32) -> Outcome {
+    // A close() by the program queues its inotify event before it returns:
+    // handling the queued releases first makes them synchronous with the
+    // program's later calls (a closed timeline's points have signalled
+    // with -ENOENT by the time the program asks, as in the kernel).
+    ctx.registry().on_inotify();
     match obj.kind() {
         Kind::Drm => return drm_ioctl(ctx, obj, cmd),
         Kind::Heap => return heap_ioctl(ctx, cmd),
@@ -444,10 +449,11 @@ fn dma_buf_export_sync_file(call: &dyn Ctx, obj: &Object, bytes: &[u8]) -> Outco
     let file = dma_buf(obj)
         .export_sync_file(data.flags)
         .map_err(Error::errno)?;
+    // The kernel installs the fd only after a successful copy: check that
+    // the result can be written before installing it (an installed fd
+    // cannot be taken back).
+    call.write_arg(&data.to_bytes())?;
     data.fd = install_sync_file(call, file, [0; 32])?;
-    // The kernel installs the fd only after a successful copy; the fd is
-    // in place already, so a failed copy leaves it open (as EMFILE-free
-    // kernels would not): rare enough to accept.
     call.write_arg(&data.to_bytes())?;
     Ok(0)
 }
@@ -481,9 +487,13 @@ fn not_shmem() -> Result<OwnedFd, i32> {
 fn udmabuf_make(call: &dyn Ctx, flags: u32, items: &[(i32, u64, u64)]) -> Outcome {
     let mut fds = Vec::with_capacity(items.len());
     for &(fd, _, _) in items {
+        // The files dmasync serves (dma-bufs, timelines, sync files, the
+        // devices) are anon inodes or character devices in the kernel, not
+        // shmem: EBADFD, whatever their stand-in here is.
+        let served = !matches!(call.lookup_open(fd), Ok(None));
         fds.push(match call.get_fd(fd) {
-            Ok(f) => f,
-            Err(_) => not_shmem()?,
+            Ok(f) if !served => f,
+            _ => not_shmem()?,
         });
     }
     let list: Vec<dmasync::buf::udmabuf::CreateItem<'_>> = items
@@ -518,6 +528,10 @@ const MEMDUP_MAX: u64 = 4 << 20;
 
 fn udmabuf_create_list(call: &dyn Ctx, _obj: &Object, bytes: &[u8]) -> Outcome {
     let head = arg(bytes, UdmabufCreateList::from_bytes)?;
+    // The count limit is checked before the items are copied in.
+    if head.count > dmasync::buf::udmabuf::Limits::default().list_limit {
+        return Err(EINVAL);
+    }
     let item_size = size_of::<UdmabufCreateItem>() as u64;
     let len = u64::from(head.count) * item_size;
     if len > MEMDUP_MAX {
@@ -570,6 +584,11 @@ fn heap_ioctl(call: &dyn Ctx, cmd: u32) -> Outcome {
             .registry()
             .dma_buf_fd(&buf, data.fd_flags)
             .map_err(io_errno)?;
+        // A result that cannot be written back leaves no fd behind: check
+        // the copy before installing (an installed fd cannot be taken back).
+        if out_size > 0 {
+            call.write(call.arg_addr(), &k[..out_size])?;
+        }
         let n = call.install_fd(fd.as_fd(), data.fd_flags & dmasync::buf::O_CLOEXEC != 0)?;
         data.fd = n as u32;
         Ok(0)
@@ -595,10 +614,12 @@ impl dmasync::drm::Caller for DrmCaller<'_> {
     }
 
     fn install_dma_buf(&mut self, buf: DmaBuf, flags: u32) -> dmasync::error::Result<i32> {
+        // Every fd of a dma-buf shares its one file: the access mode is the
+        // file's (set by the first export), not this export's DRM_RDWR.
         let r = self
             .ctx
             .registry()
-            .dma_buf_fd(&buf, flags)
+            .dma_buf_fd(&buf, buf.file_flags())
             .map_err(io_errno)
             .and_then(|fd| {
                 self.ctx
