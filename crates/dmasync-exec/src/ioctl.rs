@@ -675,6 +675,53 @@ pub(crate) fn efault<T>(_: T) -> i32 {
 mod tests {
     use super::*;
 
+    /// The udmabuf device's kind in [`crate::fuzzing::ioctl`].
+    const UDMABUF_DEVICE: u8 = 5;
+
+    fn create_list_head(count: u32) -> Vec<u8> {
+        UdmabufCreateList { flags: 0, count }.to_bytes().to_vec()
+    }
+
+    /// `udmabuf_ioctl_create_list` checks the count against `list_limit`
+    /// before it copies the items in: EINVAL, not EFAULT for items that are
+    /// not there, nor ENOMEM for a list too large to allocate.
+    #[test]
+    fn udmabuf_create_list_checks_the_count_before_the_items() {
+        for count in [1025, 0x4000_0000, u32::MAX] {
+            assert_eq!(
+                crate::fuzzing::ioctl(
+                    UDMABUF_DEVICE,
+                    UDMABUF_CREATE_LIST,
+                    &create_list_head(count)
+                ),
+                Err(EINVAL),
+                "count {count}"
+            );
+        }
+        // Within the limit, the missing items are a fault.
+        assert_eq!(
+            crate::fuzzing::ioctl(UDMABUF_DEVICE, UDMABUF_CREATE_LIST, &create_list_head(1024)),
+            Err(EFAULT)
+        );
+    }
+
+    /// A closed fd as the memfd is EBADFD (`check_memfd_seals` on no
+    /// file); an open sealed memfd makes a buffer.
+    #[test]
+    fn udmabuf_create_memfd_checks() {
+        let create = |memfd: u32| {
+            let c = UdmabufCreate {
+                memfd,
+                flags: 0,
+                offset: 0,
+                size: 4096,
+            };
+            crate::fuzzing::ioctl(UDMABUF_DEVICE, UDMABUF_CREATE, &c.to_bytes())
+        };
+        assert_eq!(create(7), Err(dmasync::error::errno::EBADFD));
+        assert_eq!(create(3), Ok(100));
+    }
+
     #[test]
     fn table_entries_are_unique_and_named_as_in_the_uapi() {
         for (i, e) in TABLE.iter().enumerate() {
