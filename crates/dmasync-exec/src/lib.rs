@@ -20,6 +20,7 @@
 mod ioctl;
 mod objects;
 mod paths;
+mod poll;
 mod supervisor;
 mod sys;
 

@@ -274,6 +274,9 @@ impl Supervisor {
             libc::SYS_ioctl => self.ioctl(n),
             libc::SYS_openat => self.open(n, a[0] as i32, a[1], a[2] as i32),
             #[cfg(target_arch = "x86_64")]
+            libc::SYS_poll => crate::poll::serve(&self.registry, n.listener, n.notif, false),
+            libc::SYS_ppoll => crate::poll::serve(&self.registry, n.listener, n.notif, true),
+            #[cfg(target_arch = "x86_64")]
             libc::SYS_open => self.open(n, libc::AT_FDCWD, a[0], a[1] as i32),
             libc::SYS_openat2 => {
                 let mut how = [0u8; 8];

@@ -108,6 +108,7 @@ fn tests() -> Vec<Test> {
             "udmabuf",
             "vgem",
             "buf-leaks",
+            "poll",
         ] {
             let bin = bin.clone();
             let test_name: &'static str =

@@ -17,6 +17,7 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -898,6 +899,129 @@ static void probe_buf_leaks(void)
 	CHECK(count_fds(getpid()) == mine, "own fds %d -> %d", mine, count_fds(getpid()));
 }
 
+/* poll and ppoll on a dma-buf follow its fences: POLLIN waits for the
+ * WRITE fences, POLLOUT for every fence. */
+static int import_fence(int buf, int tl, uint32_t value, uint32_t flags)
+{
+	int f = fence(tl, value);
+	struct dma_buf_import_sync_file im = { .flags = flags, .fd = f };
+	int r = ioctl(buf, DMA_BUF_IOCTL_IMPORT_SYNC_FILE, &im);
+	CHECK(r == 0, "import %u", flags);
+	close(f);
+	return r;
+}
+
+struct delayed { int tl; pthread_t target; int sig; };
+static void *delayed_main(void *arg)
+{
+	struct delayed *d = arg;
+	usleep(100 * 1000);
+	if (d->sig)
+		pthread_kill(d->target, d->sig);
+	else
+		inc(d->tl, 1);
+	return NULL;
+}
+
+static volatile int usr1_seen;
+static void on_usr1(int sig)
+{
+	(void)sig;
+	usr1_seen++;
+}
+
+static void probe_poll(void)
+{
+	int buf = heap_alloc(4096, O_RDWR | O_CLOEXEC), tl = timeline(), p[2];
+	struct pollfd fds[4];
+	struct timespec ts = { 0, 0 }, long_ts = { 5, 0 };
+	struct delayed d = { .tl = tl };
+	struct sigaction sa;
+	sigset_t mask;
+	pthread_t t;
+	int r;
+
+	CHECK(buf >= 0, "alloc");
+	CHECK(pipe(p) == 0, "pipe");
+	CHECK(poll_once(buf, POLLIN | POLLOUT, 0) == (POLLIN | POLLOUT), "idle buffer");
+
+	/* A pending WRITE fence: neither IN nor OUT. */
+	import_fence(buf, tl, 1, DMA_BUF_SYNC_WRITE);
+	CHECK(poll_once(buf, POLLIN | POLLOUT, 0) == 0, "write fence, poll");
+	fds[0] = (struct pollfd){ .fd = buf, .events = POLLIN | POLLOUT };
+	CHECK(ppoll(fds, 1, &ts, NULL) == 0 && fds[0].revents == 0, "write fence, ppoll");
+	CHECK(poll_once(buf, POLLIN, 20) == 0, "timed out");
+
+	/* Mixed with a pipe and a closed fd. */
+	CHECK(write(p[1], "x", 1) == 1, "write");
+	fds[0] = (struct pollfd){ .fd = p[0], .events = POLLIN };
+	fds[1] = (struct pollfd){ .fd = buf, .events = POLLIN };
+	fds[2] = (struct pollfd){ .fd = 999, .events = POLLIN };
+	fds[3] = (struct pollfd){ .fd = -1, .events = POLLIN, .revents = 0x7 };
+	r = poll(fds, 4, 1000);
+	CHECK(r == 2 && fds[0].revents == POLLIN && fds[1].revents == 0 && fds[2].revents == POLLNVAL && fds[3].revents == 0,
+	      "mixed: %d %x %x %x %x", r, fds[0].revents, fds[1].revents, fds[2].revents, fds[3].revents);
+	CHECK(read(p[0], &r, 1) == 1, "read");
+
+	/* A blocking poll woken by another thread's signal of the fence. */
+	CHECK(pthread_create(&t, NULL, delayed_main, &d) == 0, "thread");
+	fds[0] = (struct pollfd){ .fd = p[0], .events = POLLIN };
+	fds[1] = (struct pollfd){ .fd = buf, .events = POLLIN };
+	r = poll(fds, 2, 10000);
+	CHECK(r == 1 && fds[0].revents == 0 && fds[1].revents == POLLIN, "woken: %d %x %x", r, fds[0].revents, fds[1].revents);
+	pthread_join(t, NULL);
+	CHECK(poll_once(buf, POLLIN | POLLOUT, 0) == (POLLIN | POLLOUT), "signalled");
+
+	/* A READ fence: IN yes, OUT no; ppoll's remaining time written back. */
+	import_fence(buf, tl, 2, DMA_BUF_SYNC_READ);
+	CHECK(poll_once(buf, POLLIN | POLLOUT, 0) == POLLIN, "read fence");
+	fds[0] = (struct pollfd){ .fd = buf, .events = POLLOUT };
+	CHECK(ppoll(fds, 1, &ts, NULL) == 0, "read fence, OUT");
+	CHECK(pthread_create(&t, NULL, delayed_main, &d) == 0, "thread");
+	r = syscall(SYS_ppoll, fds, 1, &long_ts, NULL, 8);
+	CHECK(r == 1 && fds[0].revents == POLLOUT, "read fence woken: %d %x", r, fds[0].revents);
+	CHECK(long_ts.tv_sec < 5 && long_ts.tv_sec >= 0, "remaining %ld", (long)long_ts.tv_sec);
+	pthread_join(t, NULL);
+
+	/* Bad ppoll arguments. */
+	import_fence(buf, tl, 3, DMA_BUF_SYNC_WRITE);
+	ts.tv_nsec = 1000000000;
+	CHECK(ppoll(fds, 1, &ts, NULL) < 0 && errno == EINVAL, "bad timespec");
+	ts.tv_nsec = 0;
+	CHECK(syscall(SYS_ppoll, fds, 1, &ts, &mask, 4) < 0 && errno == EINVAL, "sigsetsize");
+
+	/* A caught signal interrupts a blocking poll with EINTR. */
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_usr1;
+	sigaction(SIGUSR1, &sa, NULL);
+	d.target = pthread_self();
+	d.sig = SIGUSR1;
+	CHECK(pthread_create(&t, NULL, delayed_main, &d) == 0, "thread");
+	r = poll_once(buf, POLLIN, -1);
+	fds[0] = (struct pollfd){ .fd = buf, .events = POLLIN };
+	CHECK(usr1_seen == 1, "handler ran");
+	pthread_join(t, NULL);
+	/* Blocked by ppoll's mask: the signal stays pending, the call times out. */
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGUSR1);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	raise(SIGUSR1);
+	ts.tv_nsec = 100 * 1000 * 1000;
+	CHECK(ppoll(fds, 1, &ts, &mask) == 0, "masked");
+	sigemptyset(&mask);
+	errno = 0;
+	ts = (struct timespec){ 5, 0 };
+	CHECK(ppoll(fds, 1, &ts, &mask) < 0 && errno == EINTR, "unmasked by ppoll");
+	sigprocmask(SIG_UNBLOCK, &mask, NULL);
+	inc(tl, 1);
+	CHECK(poll_once(buf, POLLIN, 0) == POLLIN, "last signalled");
+	signal(SIGUSR1, SIG_DFL);
+	close(p[0]);
+	close(p[1]);
+	close(buf);
+	close(tl);
+}
+
 int main(int argc, char **argv)
 {
 	const char *what = argc > 1 ? argv[1] : "";
@@ -932,6 +1056,8 @@ int main(int argc, char **argv)
 		probe_vgem();
 	else if (!strcmp(what, "buf-leaks"))
 		probe_buf_leaks();
+	else if (!strcmp(what, "poll"))
+		probe_poll();
 	else if (!strcmp(what, "share-server") && argc == 3)
 		return share(argv[2], 1);
 	else if (!strcmp(what, "share-client") && argc == 3)
