@@ -70,8 +70,9 @@ struct PollCall {
     /// The signals blocked during the call (ppoll's mask); `None`: the
     /// thread's own mask.
     blocked: Option<u64>,
-    /// Written by the model's callbacks when a dma-buf may have become ready.
-    wake: Arc<OwnedFd>,
+    /// Written by the model's callbacks when a dma-buf may have become
+    /// ready; made only when the call has to wait.
+    wake: Option<Arc<OwnedFd>>,
 }
 
 fn events_of(raw: &[u8], i: usize) -> u16 {
@@ -138,13 +139,6 @@ pub(crate) fn serve(
         let deadline = (ms >= 0).then(|| Instant::now() + Duration::from_millis(ms as u64));
         (deadline, None, None)
     };
-    let wake = match rustix::event::eventfd(
-        0,
-        rustix::event::EventfdFlags::CLOEXEC | rustix::event::EventfdFlags::NONBLOCK,
-    ) {
-        Ok(fd) => Arc::new(fd),
-        Err(e) => return Some(Answer::Error(e.raw_os_error())),
-    };
     if !listener.id_valid(n.id) {
         return None;
     }
@@ -157,11 +151,18 @@ pub(crate) fn serve(
         deadline,
         ts_addr,
         blocked,
-        wake,
+        wake: None,
     };
     let count = call.round(Duration::ZERO);
     if count > 0 || call.expired() {
         return Some(call.finish(Ok(count)));
+    }
+    match rustix::event::eventfd(
+        0,
+        rustix::event::EventfdFlags::CLOEXEC | rustix::event::EventfdFlags::NONBLOCK,
+    ) {
+        Ok(fd) => call.wake = Some(Arc::new(fd)),
+        Err(e) => return Some(Answer::Error(e.raw_os_error())),
     }
     let listener = listener.clone();
     let spawned = std::thread::Builder::new()
@@ -217,8 +218,8 @@ impl PollCall {
     }
 
     /// Computes every entry's revents, waiting up to `wait` (unless a
-    /// dma-buf is ready) for a native fd or a dma-buf callback. Returns the
-    /// number of entries with revents.
+    /// dma-buf is ready) for a native fd or, once the eventfd is made, a
+    /// dma-buf callback. Returns the number of entries with revents.
     fn round(&mut self, wait: Duration) -> usize {
         let mut waiters = Vec::new();
         let mut bufs_ready = false;
@@ -228,13 +229,23 @@ impl PollCall {
                 Events::from_bits(u32::from(events_of(&self.raw, i))) & (Events::IN | Events::OUT);
             let mut rev = 0u16;
             if !want.is_empty() {
-                let wake = self.wake.clone();
-                match b.buf.on_ready(want, move |_| {
-                    let _ = rustix::io::write(&*wake, &1u64.to_ne_bytes());
-                }) {
-                    OnReady::Ready(ev) => rev = (ev & (want | Events::ERR)).bits() as u16,
-                    OnReady::Armed(w) => waiters.push(w),
-                }
+                let ready = match &self.wake {
+                    // The first round does not wait: no callback needed.
+                    None => b.buf.poll(want),
+                    Some(wake) => {
+                        let wake = wake.clone();
+                        match b.buf.on_ready(want, move |_| {
+                            let _ = rustix::io::write(&*wake, &1u64.to_ne_bytes());
+                        }) {
+                            OnReady::Ready(ev) => ev,
+                            OnReady::Armed(w) => {
+                                waiters.push(w);
+                                Events::empty()
+                            }
+                        }
+                    }
+                };
+                rev = (ready & (want | Events::ERR)).bits() as u16;
             }
             bufs_ready |= rev != 0;
             set_revents(&mut self.raw, i, rev);
@@ -248,13 +259,16 @@ impl PollCall {
                 at.push(i);
             }
         }
-        fds.push(PollFd::new(&*self.wake, PollFlags::IN));
+        if let Some(wake) = &self.wake {
+            fds.push(PollFd::new(&**wake, PollFlags::IN));
+        }
         let wait = if bufs_ready { Duration::ZERO } else { wait };
         let ts = rustix::event::Timespec {
             tv_sec: wait.as_secs() as i64,
             tv_nsec: i64::from(wait.subsec_nanos()),
         };
-        if rustix::event::poll(&mut fds, Some(&ts)).is_err() {
+        let skip = fds.is_empty() && wait.is_zero();
+        if !skip && rustix::event::poll(&mut fds, Some(&ts)).is_err() {
             for f in fds.iter_mut() {
                 f.clear_revents();
             }
@@ -274,8 +288,10 @@ impl PollCall {
         for w in waiters {
             w.cancel();
         }
-        let mut drain = [0u8; 8];
-        let _ = rustix::io::read(&*self.wake, &mut drain);
+        if let Some(wake) = &self.wake {
+            let mut drain = [0u8; 8];
+            let _ = rustix::io::read(&**wake, &mut drain);
+        }
         (0..self.entries.len())
             .filter(|&i| {
                 let off = i * SIZE_POLLFD + 6;
