@@ -17,6 +17,7 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
+mod epoll_proxy;
 mod ioctl;
 mod objects;
 mod paths;

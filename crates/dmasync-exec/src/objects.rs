@@ -278,6 +278,16 @@ impl Registry {
         !self.maps.lock().by_buf.is_empty()
     }
 
+    /// Whether `buf` is still registered (not all its descriptions are
+    /// released).
+    pub fn is_live(&self, buf: &Arc<DmaBufObj>) -> bool {
+        let m = self.maps.lock();
+        matches!(
+            m.by_buf.get(&buf.buf.ino()).and_then(|k| m.by_key.get(k)),
+            Some(Object::DmaBuf(b)) if Arc::ptr_eq(b, buf)
+        )
+    }
+
     /// The object that the supervisor's own copy `fd` of a caller's fd is.
     pub fn object_of(&self, fd: BorrowedFd<'_>) -> Option<Object> {
         let key = key_of(fd).ok()?;

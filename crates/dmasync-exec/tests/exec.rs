@@ -109,6 +109,7 @@ fn tests() -> Vec<Test> {
             "vgem",
             "buf-leaks",
             "poll",
+            "epoll",
         ] {
             let bin = bin.clone();
             let test_name: &'static str =

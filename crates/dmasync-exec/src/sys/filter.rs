@@ -9,7 +9,9 @@
 //!   `faccessat`, `faccessat2`, and the path forms of `getxattr`,
 //!   `listxattr` and `readlink`: the virtual paths must exist;
 //! * `poll` and `ppoll`, always (a filter cannot read the pollfd array):
-//!   the ones that name a dma-buf are emulated (src/poll.rs).
+//!   the ones that name a dma-buf are emulated (src/poll.rs);
+//! * `epoll_ctl`, always: a dma-buf is registered through a proxy
+//!   (src/epoll_proxy.rs).
 //!
 //! Everything else, and every call of another architecture (i386 or x32
 //! system calls of an x86-64 program), is allowed natively.
@@ -144,6 +146,8 @@ fn always_notified() -> Vec<u32> {
         libc::SYS_readlinkat as u32,
         // The pollfd array is out of the filter's reach: every call goes.
         libc::SYS_ppoll as u32,
+        // Which fd is added is known only from its file.
+        libc::SYS_epoll_ctl as u32,
     ];
     #[cfg(target_arch = "x86_64")]
     v.extend([
@@ -282,6 +286,7 @@ mod tests {
         assert!(notify(call(libc::SYS_ppoll, [0; 6])));
         #[cfg(target_arch = "x86_64")]
         assert!(notify(call(libc::SYS_poll, [0; 6])));
+        assert!(notify(call(libc::SYS_epoll_ctl, [0; 6])));
         assert!(!notify(call(libc::SYS_epoll_pwait, [0; 6])));
         let mut other_arch = call(libc::SYS_openat, [0; 6]);
         other_arch.arch = 0x4000_0003;

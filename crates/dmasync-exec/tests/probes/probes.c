@@ -1022,6 +1022,74 @@ static void probe_poll(void)
 	close(tl);
 }
 
+/* epoll of a dma-buf follows its fences; level- and edge-triggered. */
+static int epoll_ready(int ep, struct epoll_event *ev, int timeout_ms)
+{
+	memset(ev, 0, sizeof(*ev));
+	return epoll_wait(ep, ev, 1, timeout_ms);
+}
+
+static void probe_epoll(void)
+{
+	int buf = heap_alloc(4096, O_RDWR | O_CLOEXEC), tl = timeline();
+	int lt = epoll_create1(EPOLL_CLOEXEC), et = epoll_create1(EPOLL_CLOEXEC), out = epoll_create1(EPOLL_CLOEXEC);
+	int dup_buf = dup(buf), p[2];
+	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = 42 }, got;
+	struct delayed d = { .tl = tl };
+	pthread_t t;
+
+	CHECK(buf >= 0 && lt >= 0 && et >= 0 && out >= 0 && pipe(p) == 0, "setup");
+	import_fence(buf, tl, 1, DMA_BUF_SYNC_WRITE);
+	CHECK(epoll_ctl(lt, EPOLL_CTL_ADD, buf, &ev) == 0, "add lt");
+	CHECK(epoll_ctl(lt, EPOLL_CTL_ADD, buf, &ev) < 0 && errno == EEXIST, "add twice");
+	CHECK(epoll_ctl(lt, EPOLL_CTL_MOD, dup_buf, &ev) < 0 && errno == ENOENT, "mod of another fd");
+	CHECK(epoll_ctl(lt, EPOLL_CTL_ADD, buf, (void *)8) < 0 && errno == EFAULT, "fault");
+	CHECK(epoll_ctl(p[0], EPOLL_CTL_ADD, buf, &ev) < 0 && errno == EINVAL, "not an epoll");
+	ev = (struct epoll_event){ .events = EPOLLIN | EPOLLET, .data.u64 = 7 };
+	CHECK(epoll_ctl(et, EPOLL_CTL_ADD, dup_buf, &ev) == 0, "add et");
+	CHECK(epoll_ready(lt, &got, 0) == 0, "write fence: not ready (lt)");
+	CHECK(epoll_ready(et, &got, 0) == 0, "write fence: not ready (et)");
+
+	/* Woken by another thread's signal. */
+	CHECK(pthread_create(&t, NULL, delayed_main, &d) == 0, "thread");
+	CHECK(epoll_ready(lt, &got, 10000) == 1 && got.events == EPOLLIN && got.data.u64 == 42, "lt woken %x", got.events);
+	pthread_join(t, NULL);
+	CHECK(epoll_ready(lt, &got, 0) == 1 && got.events == EPOLLIN, "lt reports again");
+	CHECK(epoll_ready(et, &got, 10000) == 1 && got.events == EPOLLIN && got.data.u64 == 7, "et woken %x", got.events);
+	CHECK(epoll_ready(et, &got, 0) == 0, "et reports once");
+
+	/* A READ fence: OUT waits for it, IN does not. */
+	import_fence(buf, tl, 2, DMA_BUF_SYNC_READ);
+	ev = (struct epoll_event){ .events = EPOLLOUT, .data.u64 = 9 };
+	CHECK(epoll_ctl(out, EPOLL_CTL_ADD, buf, &ev) == 0, "add out");
+	CHECK(epoll_ready(out, &got, 0) == 0, "read fence: OUT not ready");
+	ev.events = EPOLLIN;
+	CHECK(epoll_ctl(out, EPOLL_CTL_MOD, buf, &ev) == 0, "mod to IN");
+	CHECK(epoll_ready(out, &got, 0) == 1 && got.events == EPOLLIN && got.data.u64 == 9, "read fence: IN ready");
+	ev.events = EPOLLOUT;
+	CHECK(epoll_ctl(out, EPOLL_CTL_MOD, buf, &ev) == 0, "mod to OUT");
+	CHECK(epoll_ready(out, &got, 0) == 0, "OUT again not ready");
+	CHECK(pthread_create(&t, NULL, delayed_main, &d) == 0, "thread");
+	CHECK(epoll_ready(out, &got, 10000) == 1 && got.events == EPOLLOUT, "OUT woken %x", got.events);
+	pthread_join(t, NULL);
+
+	CHECK(epoll_ctl(out, EPOLL_CTL_DEL, buf, NULL) == 0, "del");
+	CHECK(epoll_ctl(out, EPOLL_CTL_DEL, buf, NULL) < 0 && errno == ENOENT, "del twice");
+	CHECK(epoll_ready(out, &got, 0) == 0, "deleted");
+	/* A pipe still goes to the kernel. */
+	ev.events = EPOLLIN;
+	CHECK(epoll_ctl(out, EPOLL_CTL_ADD, p[0], &ev) == 0 && write(p[1], "x", 1) == 1, "pipe");
+	CHECK(epoll_ready(out, &got, 0) == 1 && got.events == EPOLLIN, "pipe ready");
+	close(p[0]);
+	close(p[1]);
+	close(lt);
+	close(et);
+	close(out);
+	close(dup_buf);
+	close(buf);
+	close(tl);
+}
+
 int main(int argc, char **argv)
 {
 	const char *what = argc > 1 ? argv[1] : "";
@@ -1058,6 +1126,8 @@ int main(int argc, char **argv)
 		probe_buf_leaks();
 	else if (!strcmp(what, "poll"))
 		probe_poll();
+	else if (!strcmp(what, "epoll"))
+		probe_epoll();
 	else if (!strcmp(what, "share-server") && argc == 3)
 		return share(argv[2], 1);
 	else if (!strcmp(what, "share-client") && argc == 3)
