@@ -1,4 +1,4 @@
-//! `poll` and `ppoll` over the program's dma-bufs.
+//! `poll`, `ppoll`, `select` and `pselect6` over the program's dma-bufs.
 //!
 //! A dma-buf handed to the program is a memfd, which always polls
 //! POLLIN|POLLOUT; the kernel's dma-buf polls POLLIN only when no KERNEL or
@@ -18,6 +18,10 @@
 //!   call is still pending (`SECCOMP_IOCTL_NOTIF_ID_VALID`) and that no
 //!   signal the thread catches has become pending (then the answer is
 //!   `EINTR`, as the kernel's poll gives when a handler is to run).
+//!
+//! `select` and `pselect6` are the same over the fds of their sets (a
+//! closed one is EBADF), with the kernel's classes: read = POLLIN, HUP,
+//! ERR; write = POLLOUT, ERR; except = POLLPRI.
 //!
 //! Locking: no lock is held while waiting; the model's callbacks only
 //! write to the eventfd.
@@ -59,14 +63,18 @@ enum Entry {
 struct PollCall {
     pid: u32,
     id: u64,
-    /// The caller's pollfd array and its copy (revents updated in place).
-    addr: u64,
+    /// Where the results go.
+    out: Output,
+    /// A pollfd array (the caller's, or made from select's fd sets), its
+    /// revents updated in place.
     raw: Vec<u8>,
     entries: Vec<Entry>,
     /// `None`: wait for ever.
     deadline: Option<Instant>,
-    /// ppoll's timespec, to write the remaining time back to.
+    /// ppoll's or pselect6's timespec (select's timeval when `timeval`),
+    /// to write the remaining time back to.
     ts_addr: Option<u64>,
+    timeval: bool,
     /// The signals blocked during the call (ppoll's mask); `None`: the
     /// thread's own mask.
     blocked: Option<u64>,
@@ -74,6 +82,24 @@ struct PollCall {
     /// ready; made only when the call has to wait.
     wake: Option<Arc<OwnedFd>>,
 }
+
+/// Where the results of a call go.
+enum Output {
+    /// poll, ppoll: the revents of the caller's array at this address.
+    Pollfd(u64),
+    /// select, pselect6: the fd of each entry, the read, write and except
+    /// sets' addresses (0: none) and their size in bytes.
+    Select {
+        fds: Vec<i32>,
+        sets: [u64; 3],
+        bytes: usize,
+    },
+}
+
+// The kernel's select readiness classes (fs/select.c).
+const POLLIN_SET: u16 = 0x0001 | 0x0040 | 0x0080 | 0x0010 | 0x0008;
+const POLLOUT_SET: u16 = 0x0004 | 0x0100 | 0x0200 | 0x0008;
+const POLLEX_SET: u16 = 0x0002;
 
 fn events_of(raw: &[u8], i: usize) -> u16 {
     u16::from_ne_bytes([raw[i * SIZE_POLLFD + 4], raw[i * SIZE_POLLFD + 5]])
@@ -105,30 +131,13 @@ pub(crate) fn serve(
         // The kernel reports EFAULT itself.
         return Some(Answer::Continue);
     }
-    let mut entries = Vec::with_capacity(nfds as usize);
-    let mut any_buf = false;
-    for i in 0..nfds as usize {
-        let fd = i32::from_ne_bytes(raw[i * SIZE_POLLFD..i * SIZE_POLLFD + 4].try_into().ok()?);
-        if fd < 0 {
-            entries.push(Entry::Skip);
-            continue;
-        }
-        match registry.get_fd(n.pid, fd) {
-            Ok(f) => match registry.object_of(f.as_fd()) {
-                Some(Object::DmaBuf(b)) => {
-                    any_buf = true;
-                    entries.push(Entry::Buf(b));
-                }
-                _ => entries.push(Entry::Native(f)),
-            },
-            Err(libc::EBADF) => entries.push(Entry::Closed),
-            // Cannot be fetched: let the kernel poll it as it is.
-            Err(_) => return Some(Answer::Continue),
-        }
-    }
-    if !any_buf {
+    let fds: Vec<i32> = raw
+        .chunks_exact(SIZE_POLLFD)
+        .map(|c| i32::from_ne_bytes([c[0], c[1], c[2], c[3]]))
+        .collect();
+    let Some(entries) = fetch(registry, n.pid, &fds) else {
         return Some(Answer::Continue);
-    }
+    };
     let (deadline, ts_addr, blocked) = if ppoll {
         match ppoll_args(n) {
             Ok(t) => t,
@@ -142,20 +151,196 @@ pub(crate) fn serve(
     if !listener.id_valid(n.id) {
         return None;
     }
-    let mut call = PollCall {
-        pid: n.pid,
-        id: n.id,
-        addr: a[0],
-        raw,
-        entries,
-        deadline,
-        ts_addr,
-        blocked,
-        wake: None,
+    start(
+        PollCall {
+            pid: n.pid,
+            id: n.id,
+            out: Output::Pollfd(a[0]),
+            raw,
+            entries,
+            deadline,
+            ts_addr,
+            timeval: false,
+            blocked,
+            wake: None,
+        },
+        listener,
+    )
+}
+
+/// Serves a trapped `select` (`pselect == false`: nfds, readfds,
+/// writefds, exceptfds, timeval) or `pselect6` (nfds, the three sets,
+/// timespec, `{sigmask, sigsetsize}`) as a poll of the fds of the sets.
+/// `None` when the caller is gone or a worker thread will answer.
+pub(crate) fn serve_select(
+    registry: &Registry,
+    listener: &Arc<Listener>,
+    n: &Notif,
+    pselect: bool,
+) -> Option<Answer> {
+    if !registry.has_dma_bufs() {
+        return Some(Answer::Continue);
+    }
+    let a = &n.args;
+    let nfds = a[0] as i32;
+    if nfds <= 0 || nfds as u32 > MAX_NFDS {
+        return Some(Answer::Continue);
+    }
+    let bytes = (nfds as usize).div_ceil(64) * 8;
+    let mut sets = [Vec::new(), Vec::new(), Vec::new()];
+    for (k, set) in sets.iter_mut().enumerate() {
+        if a[1 + k] != 0 {
+            *set = vec![0u8; bytes];
+            if mem::read(n.pid, a[1 + k], set).is_err() {
+                return Some(Answer::Continue);
+            }
+        }
+    }
+    let bit = |set: &Vec<u8>, fd: usize| set.get(fd / 8).is_some_and(|b| b & (1 << (fd % 8)) != 0);
+    let mut fds = Vec::new();
+    let mut raw = Vec::new();
+    for fd in 0..nfds as usize {
+        let mut events = 0u16;
+        for (set, class) in sets.iter().zip([POLLIN_SET, POLLOUT_SET, POLLEX_SET]) {
+            if bit(set, fd) {
+                events |= class;
+            }
+        }
+        if events != 0 {
+            fds.push(fd as i32);
+            raw.extend_from_slice(&(fd as i32).to_ne_bytes());
+            raw.extend_from_slice(&events.to_ne_bytes());
+            raw.extend_from_slice(&[0, 0]);
+        }
+    }
+    let Some(mut entries) = fetch(registry, n.pid, &fds) else {
+        return Some(Answer::Continue);
     };
-    let count = call.round(Duration::ZERO);
-    if count > 0 || call.expired() {
-        return Some(call.finish(Ok(count)));
+    let (deadline, ts_addr, blocked) = if pselect {
+        match pselect_args(n) {
+            Ok(t) => t,
+            Err(e) => return Some(Answer::Error(e)),
+        }
+    } else {
+        match timeval_arg(n) {
+            Ok((d, t)) => (d, t, None),
+            Err(e) => return Some(Answer::Error(e)),
+        }
+    };
+    // A set bit for a closed fd is EBADF, unless past the fd table (the
+    // kernel clamps nfds to its size).
+    let mut fd_size = None;
+    for (i, e) in entries.iter_mut().enumerate() {
+        if matches!(e, Entry::Closed) {
+            let size = *fd_size.get_or_insert_with(|| fd_table_size(n.pid));
+            if (fds[i] as u64) < size {
+                return Some(Answer::Error(libc::EBADF));
+            }
+            *e = Entry::Skip;
+        }
+    }
+    if !listener.id_valid(n.id) {
+        return None;
+    }
+    start(
+        PollCall {
+            pid: n.pid,
+            id: n.id,
+            out: Output::Select {
+                fds,
+                sets: [a[1], a[2], a[3]],
+                bytes,
+            },
+            raw,
+            entries,
+            deadline,
+            ts_addr,
+            timeval: !pselect,
+            blocked,
+            wake: None,
+        },
+        listener,
+    )
+}
+
+/// The size of thread `tid`'s fd table (`FDSize`).
+fn fd_table_size(tid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{tid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("FDSize:"))
+                .and_then(|v| v.trim().parse().ok())
+        })
+        .unwrap_or(u64::MAX)
+}
+
+/// select's timeval: a negative field is EINVAL; microseconds past a
+/// second carry over, as the kernel's.
+fn timeval_arg(n: &Notif) -> Result<(Option<Instant>, Option<u64>), i32> {
+    let addr = n.args[4];
+    if addr == 0 {
+        return Ok((None, None));
+    }
+    let mut tv = [0u8; 16];
+    mem::read(n.pid, addr, &mut tv).map_err(|_| libc::EFAULT)?;
+    let sec = i64::from_ne_bytes(tv[..8].try_into().expect("8 bytes"));
+    let usec = i64::from_ne_bytes(tv[8..].try_into().expect("8 bytes"));
+    if sec < 0 || usec < 0 {
+        return Err(libc::EINVAL);
+    }
+    let d = Duration::from_secs(sec as u64).saturating_add(Duration::from_micros(usec as u64));
+    let deadline = Instant::now().checked_add(d).unwrap_or_else(far_future);
+    Ok((Some(deadline), (!d.is_zero()).then_some(addr)))
+}
+
+/// pselect6's timespec and `{sigmask, sigsetsize}`, checked as the kernel
+/// does.
+fn pselect_args(n: &Notif) -> Result<PpollArgs, i32> {
+    let a = &n.args;
+    let (deadline, ts_addr, _) = timespec_and_mask(n.pid, a[4], 0, 0)?;
+    if a[5] == 0 {
+        return Ok((deadline, ts_addr, None));
+    }
+    let mut sig = [0u8; 16];
+    mem::read(n.pid, a[5], &mut sig).map_err(|_| libc::EFAULT)?;
+    let ss = u64::from_ne_bytes(sig[..8].try_into().expect("8 bytes"));
+    let len = u64::from_ne_bytes(sig[8..].try_into().expect("8 bytes"));
+    let (_, _, blocked) = timespec_and_mask(n.pid, 0, ss, len)?;
+    Ok((deadline, ts_addr, blocked))
+}
+
+/// The entries for the caller's `fds`; `None` when none is a dma-buf or
+/// one cannot be fetched (the kernel then runs the call).
+fn fetch(registry: &Registry, pid: u32, fds: &[i32]) -> Option<Vec<Entry>> {
+    let mut entries = Vec::with_capacity(fds.len());
+    let mut any_buf = false;
+    for &fd in fds {
+        if fd < 0 {
+            entries.push(Entry::Skip);
+            continue;
+        }
+        match registry.get_fd(pid, fd) {
+            Ok(f) => match registry.object_of(f.as_fd()) {
+                Some(Object::DmaBuf(b)) => {
+                    any_buf = true;
+                    entries.push(Entry::Buf(b));
+                }
+                _ => entries.push(Entry::Native(f)),
+            },
+            Err(libc::EBADF) => entries.push(Entry::Closed),
+            Err(_) => return None,
+        }
+    }
+    any_buf.then_some(entries)
+}
+
+/// Runs the first round on the calling thread; a worker thread goes on if
+/// the call must wait.
+fn start(mut call: PollCall, listener: &Arc<Listener>) -> Option<Answer> {
+    call.round(Duration::ZERO);
+    if call.ready() || call.expired() {
+        return Some(call.finish(Ok(())));
     }
     match rustix::event::eventfd(
         0,
@@ -180,11 +365,18 @@ type PpollArgs = (Option<Instant>, Option<u64>, Option<u64>);
 /// EINVAL).
 fn ppoll_args(n: &Notif) -> Result<PpollArgs, i32> {
     let a = &n.args;
+    timespec_and_mask(n.pid, a[2], a[3], a[4])
+}
+
+/// A timespec at `ts` (0: none) and a signal mask at `mask` (0: none) of
+/// `size` bytes, checked as the kernel does (EFAULT, EINVAL).
+fn timespec_and_mask(pid: u32, ts: u64, mask: u64, size: u64) -> Result<PpollArgs, i32> {
+    let a = [0, 0, ts, mask, size];
     let mut deadline = None;
     let mut ts_addr = None;
     if a[2] != 0 {
         let mut ts = [0u8; 16];
-        mem::read(n.pid, a[2], &mut ts).map_err(|_| libc::EFAULT)?;
+        mem::read(pid, a[2], &mut ts).map_err(|_| libc::EFAULT)?;
         let sec = i64::from_ne_bytes(ts[..8].try_into().expect("8 bytes"));
         let nsec = i64::from_ne_bytes(ts[8..].try_into().expect("8 bytes"));
         if sec < 0 || !(0..1_000_000_000).contains(&nsec) {
@@ -202,7 +394,7 @@ fn ppoll_args(n: &Notif) -> Result<PpollArgs, i32> {
             return Err(libc::EINVAL);
         }
         let mut set = [0u8; 8];
-        mem::read(n.pid, a[3], &mut set).map_err(|_| libc::EFAULT)?;
+        mem::read(pid, a[3], &mut set).map_err(|_| libc::EFAULT)?;
         blocked = Some(u64::from_ne_bytes(set));
     }
     Ok((deadline, ts_addr, blocked))
@@ -219,8 +411,8 @@ impl PollCall {
 
     /// Computes every entry's revents, waiting up to `wait` (unless a
     /// dma-buf is ready) for a native fd or, once the eventfd is made, a
-    /// dma-buf callback. Returns the number of entries with revents.
-    fn round(&mut self, wait: Duration) -> usize {
+    /// dma-buf callback.
+    fn round(&mut self, wait: Duration) {
         let mut waiters = Vec::new();
         let mut bufs_ready = false;
         for (i, e) in self.entries.iter().enumerate() {
@@ -292,12 +484,6 @@ impl PollCall {
             let mut drain = [0u8; 8];
             let _ = rustix::io::read(&**wake, &mut drain);
         }
-        (0..self.entries.len())
-            .filter(|&i| {
-                let off = i * SIZE_POLLFD + 6;
-                self.raw[off] != 0 || self.raw[off + 1] != 0
-            })
-            .count()
     }
 
     /// The worker's loop: rounds of at most [`WAIT_CHECK`] until an entry
@@ -309,9 +495,9 @@ impl PollCall {
                 Some(d) => d.saturating_duration_since(Instant::now()).min(WAIT_CHECK),
                 None => WAIT_CHECK,
             };
-            let count = self.round(wait);
-            let answer = if count > 0 || self.expired() {
-                Ok(count)
+            self.round(wait);
+            let answer = if self.ready() || self.expired() {
+                Ok(())
             } else if !listener.id_valid(self.id) {
                 return;
             } else if signal_caught_pending(self.pid, self.blocked) {
@@ -327,20 +513,75 @@ impl PollCall {
         }
     }
 
-    /// Writes the revents (and ppoll's remaining time) back to the caller.
-    fn finish(&self, result: Result<usize, i32>) -> Answer {
+    fn revents(&self, i: usize) -> u16 {
+        u16::from_ne_bytes([self.raw[i * SIZE_POLLFD + 6], self.raw[i * SIZE_POLLFD + 7]])
+    }
+
+    /// The call's result: entries with revents (poll), bits set (select).
+    fn count(&self) -> usize {
+        match &self.out {
+            Output::Pollfd(_) => (0..self.entries.len())
+                .filter(|&i| self.revents(i) != 0)
+                .count(),
+            Output::Select { .. } => (0..self.entries.len())
+                .map(|i| {
+                    let (ev, rev) = (events_of(&self.raw, i), self.revents(i));
+                    [POLLIN_SET, POLLOUT_SET, POLLEX_SET]
+                        .iter()
+                        .filter(|&&class| ev & class != 0 && rev & class != 0)
+                        .count()
+                })
+                .sum(),
+        }
+    }
+
+    fn ready(&self) -> bool {
+        self.count() > 0
+    }
+
+    /// Writes the results (and the remaining time) back to the caller.
+    fn finish(&self, result: Result<(), i32>) -> Answer {
         if let (Some(addr), Some(d)) = (self.ts_addr, self.deadline) {
             let left = d.saturating_duration_since(Instant::now());
+            let sub = if self.timeval {
+                i64::from(left.subsec_micros())
+            } else {
+                i64::from(left.subsec_nanos())
+            };
             let mut ts = [0u8; 16];
             ts[..8].copy_from_slice(&(left.as_secs() as i64).to_ne_bytes());
-            ts[8..].copy_from_slice(&i64::from(left.subsec_nanos()).to_ne_bytes());
+            ts[8..].copy_from_slice(&sub.to_ne_bytes());
             let _ = mem::write(self.pid, addr, &ts);
         }
-        if mem::write(self.pid, self.addr, &self.raw).is_err() {
+        let count = self.count();
+        let written = match &self.out {
+            Output::Pollfd(addr) => mem::write(self.pid, *addr, &self.raw),
+            Output::Select { fds, sets, bytes } => {
+                let mut r = Ok(());
+                for (k, class) in [POLLIN_SET, POLLOUT_SET, POLLEX_SET]
+                    .into_iter()
+                    .enumerate()
+                {
+                    if sets[k] == 0 {
+                        continue;
+                    }
+                    let mut bits = vec![0u8; *bytes];
+                    for (i, &fd) in fds.iter().enumerate() {
+                        let (ev, rev) = (events_of(&self.raw, i), self.revents(i));
+                        if ev & class != 0 && rev & class != 0 {
+                            bits[fd as usize / 8] |= 1 << (fd % 8);
+                        }
+                    }
+                    r = r.and(mem::write(self.pid, sets[k], &bits));
+                }
+                r
+            }
+        };
+        if written.is_err() {
             return Answer::Error(libc::EFAULT);
         }
         match result {
-            Ok(n) => Answer::Value(n as i64),
+            Ok(()) => Answer::Value(count as i64),
             Err(e) => Answer::Error(e),
         }
     }

@@ -279,6 +279,13 @@ impl Supervisor {
             #[cfg(target_arch = "x86_64")]
             libc::SYS_poll => crate::poll::serve(&self.registry, n.listener, n.notif, false),
             libc::SYS_ppoll => crate::poll::serve(&self.registry, n.listener, n.notif, true),
+            #[cfg(target_arch = "x86_64")]
+            libc::SYS_select => {
+                crate::poll::serve_select(&self.registry, n.listener, n.notif, false)
+            }
+            libc::SYS_pselect6 => {
+                crate::poll::serve_select(&self.registry, n.listener, n.notif, true)
+            }
             libc::SYS_epoll_ctl => self.epolls.serve(&self.registry, n.listener, n.notif),
             #[cfg(target_arch = "x86_64")]
             libc::SYS_open => self.open(n, libc::AT_FDCWD, a[0], a[1] as i32),

@@ -110,6 +110,7 @@ fn tests() -> Vec<Test> {
             "buf-leaks",
             "poll",
             "epoll",
+            "select",
         ] {
             let bin = bin.clone();
             let test_name: &'static str =

@@ -8,7 +8,8 @@
 //!   (then they describe an fd, which the kernel answers), `access`,
 //!   `faccessat`, `faccessat2`, and the path forms of `getxattr`,
 //!   `listxattr` and `readlink`: the virtual paths must exist;
-//! * `poll` and `ppoll`, always (a filter cannot read the pollfd array):
+//! * `poll`, `ppoll`, `select` and `pselect6`, always (a filter cannot
+//!   read the pollfd array or the fd sets):
 //!   the ones that name a dma-buf are emulated (src/poll.rs);
 //! * `epoll_ctl`, always: a dma-buf is registered through a proxy
 //!   (src/epoll_proxy.rs).
@@ -146,6 +147,7 @@ fn always_notified() -> Vec<u32> {
         libc::SYS_readlinkat as u32,
         // The pollfd array is out of the filter's reach: every call goes.
         libc::SYS_ppoll as u32,
+        libc::SYS_pselect6 as u32,
         // Which fd is added is known only from its file.
         libc::SYS_epoll_ctl as u32,
     ];
@@ -157,6 +159,7 @@ fn always_notified() -> Vec<u32> {
         libc::SYS_access as u32,
         libc::SYS_readlink as u32,
         libc::SYS_poll as u32,
+        libc::SYS_select as u32,
     ]);
     v
 }
@@ -287,6 +290,7 @@ mod tests {
         #[cfg(target_arch = "x86_64")]
         assert!(notify(call(libc::SYS_poll, [0; 6])));
         assert!(notify(call(libc::SYS_epoll_ctl, [0; 6])));
+        assert!(notify(call(libc::SYS_pselect6, [0; 6])));
         assert!(!notify(call(libc::SYS_epoll_pwait, [0; 6])));
         let mut other_arch = call(libc::SYS_openat, [0; 6]);
         other_arch.arch = 0x4000_0003;

@@ -15,6 +15,7 @@
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/select.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -1090,6 +1091,74 @@ static void probe_epoll(void)
 	close(tl);
 }
 
+/* select and pselect on a dma-buf follow its fences as poll does. */
+static void probe_select(void)
+{
+	int buf = heap_alloc(4096, O_RDWR | O_CLOEXEC), tl = timeline(), p[2], n, closed;
+	struct timeval tv = { 0, 0 };
+	struct timespec ts = { 0, 0 };
+	struct delayed d = { .tl = tl };
+	fd_set r, w;
+	pthread_t t;
+
+	CHECK(buf >= 0 && pipe(p) == 0, "setup");
+	n = (buf > p[1] ? buf : p[1]) + 1;
+	import_fence(buf, tl, 1, DMA_BUF_SYNC_WRITE);
+	FD_ZERO(&r);
+	FD_ZERO(&w);
+	FD_SET(buf, &r);
+	FD_SET(buf, &w);
+	CHECK(select(n, &r, &w, NULL, &tv) == 0 && !FD_ISSET(buf, &r) && !FD_ISSET(buf, &w), "write fence");
+
+	/* Mixed with a readable pipe. */
+	CHECK(write(p[1], "x", 1) == 1, "write");
+	FD_ZERO(&r);
+	FD_SET(buf, &r);
+	FD_SET(p[0], &r);
+	CHECK(pselect(n, &r, NULL, NULL, &ts, NULL) == 1 && FD_ISSET(p[0], &r) && !FD_ISSET(buf, &r), "mixed");
+	CHECK(read(p[0], &n, 1) == 1, "read");
+	n = (buf > p[1] ? buf : p[1]) + 1;
+
+	/* A closed fd in a set. */
+	closed = dup(buf);
+	close(closed);
+	FD_ZERO(&r);
+	FD_SET(buf, &r);
+	FD_SET(closed, &r);
+	tv = (struct timeval){ 0, 0 };
+	CHECK(select(closed + 1, &r, NULL, NULL, &tv) < 0 && errno == EBADF, "closed fd");
+
+	/* Woken by another thread's signal; the timeval is updated. */
+	CHECK(pthread_create(&t, NULL, delayed_main, &d) == 0, "thread");
+	FD_ZERO(&r);
+	FD_ZERO(&w);
+	FD_SET(buf, &r);
+	FD_SET(p[0], &r);
+	tv = (struct timeval){ 10, 0 };
+	CHECK(select(n, &r, NULL, NULL, &tv) == 1 && FD_ISSET(buf, &r) && !FD_ISSET(p[0], &r), "woken");
+	CHECK(tv.tv_sec < 10, "remaining %ld", (long)tv.tv_sec);
+	pthread_join(t, NULL);
+
+	/* A READ fence: readable, not writable. */
+	import_fence(buf, tl, 2, DMA_BUF_SYNC_READ);
+	FD_ZERO(&r);
+	FD_ZERO(&w);
+	FD_SET(buf, &r);
+	FD_SET(buf, &w);
+	ts = (struct timespec){ 0, 0 };
+	CHECK(pselect(n, &r, &w, NULL, &ts, NULL) == 1 && FD_ISSET(buf, &r) && !FD_ISSET(buf, &w), "read fence");
+	inc(tl, 1);
+	FD_ZERO(&r);
+	FD_ZERO(&w);
+	FD_SET(buf, &r);
+	FD_SET(buf, &w);
+	CHECK(pselect(n, &r, &w, NULL, &ts, NULL) == 2 && FD_ISSET(buf, &r) && FD_ISSET(buf, &w), "signalled");
+	close(p[0]);
+	close(p[1]);
+	close(buf);
+	close(tl);
+}
+
 int main(int argc, char **argv)
 {
 	const char *what = argc > 1 ? argv[1] : "";
@@ -1128,6 +1197,8 @@ int main(int argc, char **argv)
 		probe_poll();
 	else if (!strcmp(what, "epoll"))
 		probe_epoll();
+	else if (!strcmp(what, "select"))
+		probe_select();
 	else if (!strcmp(what, "share-server") && argc == 3)
 		return share(argv[2], 1);
 	else if (!strcmp(what, "share-client") && argc == 3)
