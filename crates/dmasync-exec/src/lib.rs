@@ -17,9 +17,11 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
+mod epoll_proxy;
 mod ioctl;
 mod objects;
 mod paths;
+mod poll;
 mod supervisor;
 mod sys;
 

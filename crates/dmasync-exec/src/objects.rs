@@ -273,6 +273,27 @@ impl Registry {
         self.maps.lock().by_key.get(&key).cloned()
     }
 
+    /// Whether any dma-buf is alive (a cheap test before looking at fds).
+    pub fn has_dma_bufs(&self) -> bool {
+        !self.maps.lock().by_buf.is_empty()
+    }
+
+    /// Whether `buf` is still registered (not all its descriptions are
+    /// released).
+    pub fn is_live(&self, buf: &Arc<DmaBufObj>) -> bool {
+        let m = self.maps.lock();
+        matches!(
+            m.by_buf.get(&buf.buf.ino()).and_then(|k| m.by_key.get(k)),
+            Some(Object::DmaBuf(b)) if Arc::ptr_eq(b, buf)
+        )
+    }
+
+    /// The object that the supervisor's own copy `fd` of a caller's fd is.
+    pub fn object_of(&self, fd: BorrowedFd<'_>) -> Option<Object> {
+        let key = key_of(fd).ok()?;
+        self.maps.lock().by_key.get(&key).cloned()
+    }
+
     /// Like [`Registry::lookup`], but tells a closed fd (`Err(EBADF)`)
     /// from an fd that is open and not ours (`Ok(None)`).
     pub fn lookup_open(&self, pid: u32, fd: i32) -> Result<Option<Object>, i32> {

@@ -192,6 +192,8 @@ pub struct Supervisor {
     templates: Templates,
     /// The vgem device.
     drm: dmasync::drm::Device,
+    /// The epoll registrations of dma-bufs.
+    epolls: crate::epoll_proxy::Proxies,
 }
 
 /// A call being handled, with the listener it came from.
@@ -219,6 +221,7 @@ impl Supervisor {
             registry,
             templates,
             drm: dmasync::drm::Device::new(),
+            epolls: crate::epoll_proxy::Proxies::default(),
         })
     }
 
@@ -273,6 +276,17 @@ impl Supervisor {
         match n.nr {
             libc::SYS_ioctl => self.ioctl(n),
             libc::SYS_openat => self.open(n, a[0] as i32, a[1], a[2] as i32),
+            #[cfg(target_arch = "x86_64")]
+            libc::SYS_poll => crate::poll::serve(&self.registry, n.listener, n.notif, false),
+            libc::SYS_ppoll => crate::poll::serve(&self.registry, n.listener, n.notif, true),
+            #[cfg(target_arch = "x86_64")]
+            libc::SYS_select => {
+                crate::poll::serve_select(&self.registry, n.listener, n.notif, false)
+            }
+            libc::SYS_pselect6 => {
+                crate::poll::serve_select(&self.registry, n.listener, n.notif, true)
+            }
+            libc::SYS_epoll_ctl => self.epolls.serve(&self.registry, n.listener, n.notif),
             #[cfg(target_arch = "x86_64")]
             libc::SYS_open => self.open(n, libc::AT_FDCWD, a[0], a[1] as i32),
             libc::SYS_openat2 => {

@@ -108,6 +108,9 @@ fn tests() -> Vec<Test> {
             "udmabuf",
             "vgem",
             "buf-leaks",
+            "poll",
+            "epoll",
+            "select",
         ] {
             let bin = bin.clone();
             let test_name: &'static str =

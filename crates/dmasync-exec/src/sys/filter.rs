@@ -7,7 +7,12 @@
 //! * `stat`, `lstat`, `newfstatat` and `statx` unless `AT_EMPTY_PATH` is given
 //!   (then they describe an fd, which the kernel answers), `access`,
 //!   `faccessat`, `faccessat2`, and the path forms of `getxattr`,
-//!   `listxattr` and `readlink`: the virtual paths must exist.
+//!   `listxattr` and `readlink`: the virtual paths must exist;
+//! * `poll`, `ppoll`, `select` and `pselect6`, always (a filter cannot
+//!   read the pollfd array or the fd sets):
+//!   the ones that name a dma-buf are emulated (src/poll.rs);
+//! * `epoll_ctl`, always: a dma-buf is registered through a proxy
+//!   (src/epoll_proxy.rs).
 //!
 //! Everything else, and every call of another architecture (i386 or x32
 //! system calls of an x86-64 program), is allowed natively.
@@ -140,6 +145,11 @@ fn always_notified() -> Vec<u32> {
         libc::SYS_listxattr as u32,
         libc::SYS_llistxattr as u32,
         libc::SYS_readlinkat as u32,
+        // The pollfd array is out of the filter's reach: every call goes.
+        libc::SYS_ppoll as u32,
+        libc::SYS_pselect6 as u32,
+        // Which fd is added is known only from its file.
+        libc::SYS_epoll_ctl as u32,
     ];
     #[cfg(target_arch = "x86_64")]
     v.extend([
@@ -148,6 +158,8 @@ fn always_notified() -> Vec<u32> {
         libc::SYS_lstat as u32,
         libc::SYS_access as u32,
         libc::SYS_readlink as u32,
+        libc::SYS_poll as u32,
+        libc::SYS_select as u32,
     ]);
     v
 }
@@ -274,6 +286,12 @@ mod tests {
             [0, 0, libc::AT_EMPTY_PATH as u64, 0, 0, 0]
         )));
         assert!(notify(call(libc::SYS_faccessat2, [0; 6])));
+        assert!(notify(call(libc::SYS_ppoll, [0; 6])));
+        #[cfg(target_arch = "x86_64")]
+        assert!(notify(call(libc::SYS_poll, [0; 6])));
+        assert!(notify(call(libc::SYS_epoll_ctl, [0; 6])));
+        assert!(notify(call(libc::SYS_pselect6, [0; 6])));
+        assert!(!notify(call(libc::SYS_epoll_pwait, [0; 6])));
         let mut other_arch = call(libc::SYS_openat, [0; 6]);
         other_arch.arch = 0x4000_0003;
         assert!(!notify(other_arch), "i386 calls stay native");

@@ -2,6 +2,7 @@
 //! each with the invariant it relies on.
 #![allow(unsafe_code)]
 
+pub mod dgram;
 pub mod files;
 pub mod filter;
 pub mod mem;

@@ -15,8 +15,10 @@
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/select.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -898,6 +900,265 @@ static void probe_buf_leaks(void)
 	CHECK(count_fds(getpid()) == mine, "own fds %d -> %d", mine, count_fds(getpid()));
 }
 
+/* poll and ppoll on a dma-buf follow its fences: POLLIN waits for the
+ * WRITE fences, POLLOUT for every fence. */
+static int import_fence(int buf, int tl, uint32_t value, uint32_t flags)
+{
+	int f = fence(tl, value);
+	struct dma_buf_import_sync_file im = { .flags = flags, .fd = f };
+	int r = ioctl(buf, DMA_BUF_IOCTL_IMPORT_SYNC_FILE, &im);
+	CHECK(r == 0, "import %u", flags);
+	close(f);
+	return r;
+}
+
+struct delayed { int tl; pthread_t target; int sig; };
+static void *delayed_main(void *arg)
+{
+	struct delayed *d = arg;
+	usleep(100 * 1000);
+	if (d->sig)
+		pthread_kill(d->target, d->sig);
+	else
+		inc(d->tl, 1);
+	return NULL;
+}
+
+static volatile int usr1_seen;
+static void on_usr1(int sig)
+{
+	(void)sig;
+	usr1_seen++;
+}
+
+static void probe_poll(void)
+{
+	int buf = heap_alloc(4096, O_RDWR | O_CLOEXEC), tl = timeline(), p[2];
+	struct pollfd fds[4];
+	struct timespec ts = { 0, 0 }, long_ts = { 5, 0 };
+	struct delayed d = { .tl = tl };
+	struct sigaction sa;
+	sigset_t mask;
+	pthread_t t;
+	int r;
+
+	CHECK(buf >= 0, "alloc");
+	CHECK(pipe(p) == 0, "pipe");
+	CHECK(poll_once(buf, POLLIN | POLLOUT, 0) == (POLLIN | POLLOUT), "idle buffer");
+
+	/* A pending WRITE fence: neither IN nor OUT. */
+	import_fence(buf, tl, 1, DMA_BUF_SYNC_WRITE);
+	CHECK(poll_once(buf, POLLIN | POLLOUT, 0) == 0, "write fence, poll");
+	fds[0] = (struct pollfd){ .fd = buf, .events = POLLIN | POLLOUT };
+	CHECK(ppoll(fds, 1, &ts, NULL) == 0 && fds[0].revents == 0, "write fence, ppoll");
+	CHECK(poll_once(buf, POLLIN, 20) == 0, "timed out");
+
+	/* Mixed with a pipe and a closed fd. */
+	CHECK(write(p[1], "x", 1) == 1, "write");
+	fds[0] = (struct pollfd){ .fd = p[0], .events = POLLIN };
+	fds[1] = (struct pollfd){ .fd = buf, .events = POLLIN };
+	fds[2] = (struct pollfd){ .fd = 999, .events = POLLIN };
+	fds[3] = (struct pollfd){ .fd = -1, .events = POLLIN, .revents = 0x7 };
+	r = poll(fds, 4, 1000);
+	CHECK(r == 2 && fds[0].revents == POLLIN && fds[1].revents == 0 && fds[2].revents == POLLNVAL && fds[3].revents == 0,
+	      "mixed: %d %x %x %x %x", r, fds[0].revents, fds[1].revents, fds[2].revents, fds[3].revents);
+	CHECK(read(p[0], &r, 1) == 1, "read");
+
+	/* A blocking poll woken by another thread's signal of the fence. */
+	CHECK(pthread_create(&t, NULL, delayed_main, &d) == 0, "thread");
+	fds[0] = (struct pollfd){ .fd = p[0], .events = POLLIN };
+	fds[1] = (struct pollfd){ .fd = buf, .events = POLLIN };
+	r = poll(fds, 2, 10000);
+	CHECK(r == 1 && fds[0].revents == 0 && fds[1].revents == POLLIN, "woken: %d %x %x", r, fds[0].revents, fds[1].revents);
+	pthread_join(t, NULL);
+	CHECK(poll_once(buf, POLLIN | POLLOUT, 0) == (POLLIN | POLLOUT), "signalled");
+
+	/* A READ fence: IN yes, OUT no; ppoll's remaining time written back. */
+	import_fence(buf, tl, 2, DMA_BUF_SYNC_READ);
+	CHECK(poll_once(buf, POLLIN | POLLOUT, 0) == POLLIN, "read fence");
+	fds[0] = (struct pollfd){ .fd = buf, .events = POLLOUT };
+	CHECK(ppoll(fds, 1, &ts, NULL) == 0, "read fence, OUT");
+	CHECK(pthread_create(&t, NULL, delayed_main, &d) == 0, "thread");
+	r = syscall(SYS_ppoll, fds, 1, &long_ts, NULL, 8);
+	CHECK(r == 1 && fds[0].revents == POLLOUT, "read fence woken: %d %x", r, fds[0].revents);
+	CHECK(long_ts.tv_sec < 5 && long_ts.tv_sec >= 0, "remaining %ld", (long)long_ts.tv_sec);
+	pthread_join(t, NULL);
+
+	/* Bad ppoll arguments. */
+	import_fence(buf, tl, 3, DMA_BUF_SYNC_WRITE);
+	ts.tv_nsec = 1000000000;
+	CHECK(ppoll(fds, 1, &ts, NULL) < 0 && errno == EINVAL, "bad timespec");
+	ts.tv_nsec = 0;
+	CHECK(syscall(SYS_ppoll, fds, 1, &ts, &mask, 4) < 0 && errno == EINVAL, "sigsetsize");
+
+	/* A caught signal interrupts a blocking poll with EINTR. */
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_usr1;
+	sigaction(SIGUSR1, &sa, NULL);
+	d.target = pthread_self();
+	d.sig = SIGUSR1;
+	CHECK(pthread_create(&t, NULL, delayed_main, &d) == 0, "thread");
+	r = poll_once(buf, POLLIN, -1);
+	fds[0] = (struct pollfd){ .fd = buf, .events = POLLIN };
+	CHECK(usr1_seen == 1, "handler ran");
+	pthread_join(t, NULL);
+	/* Blocked by ppoll's mask: the signal stays pending, the call times out. */
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGUSR1);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	raise(SIGUSR1);
+	ts.tv_nsec = 100 * 1000 * 1000;
+	CHECK(ppoll(fds, 1, &ts, &mask) == 0, "masked");
+	sigemptyset(&mask);
+	errno = 0;
+	ts = (struct timespec){ 5, 0 };
+	CHECK(ppoll(fds, 1, &ts, &mask) < 0 && errno == EINTR, "unmasked by ppoll");
+	sigprocmask(SIG_UNBLOCK, &mask, NULL);
+	inc(tl, 1);
+	CHECK(poll_once(buf, POLLIN, 0) == POLLIN, "last signalled");
+	signal(SIGUSR1, SIG_DFL);
+	close(p[0]);
+	close(p[1]);
+	close(buf);
+	close(tl);
+}
+
+/* epoll of a dma-buf follows its fences; level- and edge-triggered. */
+static int epoll_ready(int ep, struct epoll_event *ev, int timeout_ms)
+{
+	memset(ev, 0, sizeof(*ev));
+	return epoll_wait(ep, ev, 1, timeout_ms);
+}
+
+static void probe_epoll(void)
+{
+	int buf = heap_alloc(4096, O_RDWR | O_CLOEXEC), tl = timeline();
+	int lt = epoll_create1(EPOLL_CLOEXEC), et = epoll_create1(EPOLL_CLOEXEC), out = epoll_create1(EPOLL_CLOEXEC);
+	int dup_buf = dup(buf), p[2];
+	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = 42 }, got;
+	struct delayed d = { .tl = tl };
+	pthread_t t;
+
+	CHECK(buf >= 0 && lt >= 0 && et >= 0 && out >= 0 && pipe(p) == 0, "setup");
+	import_fence(buf, tl, 1, DMA_BUF_SYNC_WRITE);
+	CHECK(epoll_ctl(lt, EPOLL_CTL_ADD, buf, &ev) == 0, "add lt");
+	CHECK(epoll_ctl(lt, EPOLL_CTL_ADD, buf, &ev) < 0 && errno == EEXIST, "add twice");
+	CHECK(epoll_ctl(lt, EPOLL_CTL_MOD, dup_buf, &ev) < 0 && errno == ENOENT, "mod of another fd");
+	CHECK(epoll_ctl(lt, EPOLL_CTL_ADD, buf, (void *)8) < 0 && errno == EFAULT, "fault");
+	CHECK(epoll_ctl(p[0], EPOLL_CTL_ADD, buf, &ev) < 0 && errno == EINVAL, "not an epoll");
+	ev = (struct epoll_event){ .events = EPOLLIN | EPOLLET, .data.u64 = 7 };
+	CHECK(epoll_ctl(et, EPOLL_CTL_ADD, dup_buf, &ev) == 0, "add et");
+	CHECK(epoll_ready(lt, &got, 0) == 0, "write fence: not ready (lt)");
+	CHECK(epoll_ready(et, &got, 0) == 0, "write fence: not ready (et)");
+
+	/* Woken by another thread's signal. */
+	CHECK(pthread_create(&t, NULL, delayed_main, &d) == 0, "thread");
+	CHECK(epoll_ready(lt, &got, 10000) == 1 && got.events == EPOLLIN && got.data.u64 == 42, "lt woken %x", got.events);
+	pthread_join(t, NULL);
+	CHECK(epoll_ready(lt, &got, 0) == 1 && got.events == EPOLLIN, "lt reports again");
+	CHECK(epoll_ready(et, &got, 10000) == 1 && got.events == EPOLLIN && got.data.u64 == 7, "et woken %x", got.events);
+	CHECK(epoll_ready(et, &got, 0) == 0, "et reports once");
+
+	/* A READ fence: OUT waits for it, IN does not. */
+	import_fence(buf, tl, 2, DMA_BUF_SYNC_READ);
+	ev = (struct epoll_event){ .events = EPOLLOUT, .data.u64 = 9 };
+	CHECK(epoll_ctl(out, EPOLL_CTL_ADD, buf, &ev) == 0, "add out");
+	CHECK(epoll_ready(out, &got, 0) == 0, "read fence: OUT not ready");
+	ev.events = EPOLLIN;
+	CHECK(epoll_ctl(out, EPOLL_CTL_MOD, buf, &ev) == 0, "mod to IN");
+	CHECK(epoll_ready(out, &got, 0) == 1 && got.events == EPOLLIN && got.data.u64 == 9, "read fence: IN ready");
+	ev.events = EPOLLOUT;
+	CHECK(epoll_ctl(out, EPOLL_CTL_MOD, buf, &ev) == 0, "mod to OUT");
+	CHECK(epoll_ready(out, &got, 0) == 0, "OUT again not ready");
+	CHECK(pthread_create(&t, NULL, delayed_main, &d) == 0, "thread");
+	CHECK(epoll_ready(out, &got, 10000) == 1 && got.events == EPOLLOUT, "OUT woken %x", got.events);
+	pthread_join(t, NULL);
+
+	CHECK(epoll_ctl(out, EPOLL_CTL_DEL, buf, NULL) == 0, "del");
+	CHECK(epoll_ctl(out, EPOLL_CTL_DEL, buf, NULL) < 0 && errno == ENOENT, "del twice");
+	CHECK(epoll_ready(out, &got, 0) == 0, "deleted");
+	/* A pipe still goes to the kernel. */
+	ev.events = EPOLLIN;
+	CHECK(epoll_ctl(out, EPOLL_CTL_ADD, p[0], &ev) == 0 && write(p[1], "x", 1) == 1, "pipe");
+	CHECK(epoll_ready(out, &got, 0) == 1 && got.events == EPOLLIN, "pipe ready");
+	close(p[0]);
+	close(p[1]);
+	close(lt);
+	close(et);
+	close(out);
+	close(dup_buf);
+	close(buf);
+	close(tl);
+}
+
+/* select and pselect on a dma-buf follow its fences as poll does. */
+static void probe_select(void)
+{
+	int buf = heap_alloc(4096, O_RDWR | O_CLOEXEC), tl = timeline(), p[2], n, closed;
+	struct timeval tv = { 0, 0 };
+	struct timespec ts = { 0, 0 };
+	struct delayed d = { .tl = tl };
+	fd_set r, w;
+	pthread_t t;
+
+	CHECK(buf >= 0 && pipe(p) == 0, "setup");
+	n = (buf > p[1] ? buf : p[1]) + 1;
+	import_fence(buf, tl, 1, DMA_BUF_SYNC_WRITE);
+	FD_ZERO(&r);
+	FD_ZERO(&w);
+	FD_SET(buf, &r);
+	FD_SET(buf, &w);
+	CHECK(select(n, &r, &w, NULL, &tv) == 0 && !FD_ISSET(buf, &r) && !FD_ISSET(buf, &w), "write fence");
+
+	/* Mixed with a readable pipe. */
+	CHECK(write(p[1], "x", 1) == 1, "write");
+	FD_ZERO(&r);
+	FD_SET(buf, &r);
+	FD_SET(p[0], &r);
+	CHECK(pselect(n, &r, NULL, NULL, &ts, NULL) == 1 && FD_ISSET(p[0], &r) && !FD_ISSET(buf, &r), "mixed");
+	CHECK(read(p[0], &n, 1) == 1, "read");
+	n = (buf > p[1] ? buf : p[1]) + 1;
+
+	/* A closed fd in a set. */
+	closed = dup(buf);
+	close(closed);
+	FD_ZERO(&r);
+	FD_SET(buf, &r);
+	FD_SET(closed, &r);
+	tv = (struct timeval){ 0, 0 };
+	CHECK(select(closed + 1, &r, NULL, NULL, &tv) < 0 && errno == EBADF, "closed fd");
+
+	/* Woken by another thread's signal; the timeval is updated. */
+	CHECK(pthread_create(&t, NULL, delayed_main, &d) == 0, "thread");
+	FD_ZERO(&r);
+	FD_ZERO(&w);
+	FD_SET(buf, &r);
+	FD_SET(p[0], &r);
+	tv = (struct timeval){ 10, 0 };
+	CHECK(select(n, &r, NULL, NULL, &tv) == 1 && FD_ISSET(buf, &r) && !FD_ISSET(p[0], &r), "woken");
+	CHECK(tv.tv_sec < 10, "remaining %ld", (long)tv.tv_sec);
+	pthread_join(t, NULL);
+
+	/* A READ fence: readable, not writable. */
+	import_fence(buf, tl, 2, DMA_BUF_SYNC_READ);
+	FD_ZERO(&r);
+	FD_ZERO(&w);
+	FD_SET(buf, &r);
+	FD_SET(buf, &w);
+	ts = (struct timespec){ 0, 0 };
+	CHECK(pselect(n, &r, &w, NULL, &ts, NULL) == 1 && FD_ISSET(buf, &r) && !FD_ISSET(buf, &w), "read fence");
+	inc(tl, 1);
+	FD_ZERO(&r);
+	FD_ZERO(&w);
+	FD_SET(buf, &r);
+	FD_SET(buf, &w);
+	CHECK(pselect(n, &r, &w, NULL, &ts, NULL) == 2 && FD_ISSET(buf, &r) && FD_ISSET(buf, &w), "signalled");
+	close(p[0]);
+	close(p[1]);
+	close(buf);
+	close(tl);
+}
+
 int main(int argc, char **argv)
 {
 	const char *what = argc > 1 ? argv[1] : "";
@@ -932,6 +1193,12 @@ int main(int argc, char **argv)
 		probe_vgem();
 	else if (!strcmp(what, "buf-leaks"))
 		probe_buf_leaks();
+	else if (!strcmp(what, "poll"))
+		probe_poll();
+	else if (!strcmp(what, "epoll"))
+		probe_epoll();
+	else if (!strcmp(what, "select"))
+		probe_select();
 	else if (!strcmp(what, "share-server") && argc == 3)
 		return share(argv[2], 1);
 	else if (!strcmp(what, "share-client") && argc == 3)
