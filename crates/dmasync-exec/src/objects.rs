@@ -450,9 +450,8 @@ impl Registry {
         let (r, w) = rustix::pipe::pipe_with(
             rustix::pipe::PipeFlags::CLOEXEC | rustix::pipe::PipeFlags::NONBLOCK,
         )?;
-        // The read end must block like any fd a program opens; only the
-        // write end is non-blocking.
-        rustix::fs::fcntl_setfl(&r, rustix::fs::OFlags::empty())?;
+        // Both ends are non-blocking: a read() of a pending sync file (the
+        // kernel answers EINVAL) must not hang the program; it gets EAGAIN.
         let key = key_of(r.as_fd())?;
         let w = Arc::new(w);
         let token = TOKEN_WRITE_END | w.as_raw_fd() as u32 as u64;

@@ -42,8 +42,8 @@ const KNOWN: &[(&str, &str, &str, &str)] = &[
     (
         "sync-files",
         "sync file: read EINVAL",
-        "sync file: read EINTR",
-        "read() of a pending sync file blocks (interrupted by the probe's alarm)",
+        "sync file: read EAGAIN",
+        "a sync file is a non-blocking pipe: read() of a pending one fails with EAGAIN",
     ),
     (
         "sync-files",
