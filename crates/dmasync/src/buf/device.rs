@@ -34,7 +34,7 @@ use std::sync::atomic::{AtomicUsize, Ordering as StdOrdering};
 use std::sync::Arc;
 
 use super::memory::{Direction, Location, Memory, SgTable};
-use super::{export, next_id, AttachInfo, Caps, DmaBuf, ExportInfo, Exporter};
+use super::{export, AttachInfo, Caps, DmaBuf, ExportInfo, Exporter};
 use crate::error::{Error, Result};
 use crate::fence::{context_alloc, Fence, FenceOps};
 use crate::resv::{Resv, ResvGuard, Usage};
@@ -299,14 +299,7 @@ impl Exporter for DeviceBuffer {
             Placement::Vram => Location::Device,
             Placement::System => Location::System,
         };
-        let id = next_id();
-        Ok(SgTable::contiguous(
-            id,
-            location,
-            st.generation,
-            id << 32,
-            self.memory.size(),
-        ))
+        Ok(SgTable::fresh(location, st.generation, self.memory.size()))
     }
 
     fn unmap(

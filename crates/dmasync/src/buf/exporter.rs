@@ -36,6 +36,15 @@ pub struct Caps {
 }
 
 impl Caps {
+    /// An exporter of plain memory that the CPU can map: `vmap` and `mmap`.
+    pub const CPU_MAPPABLE: Caps = Caps {
+        pin: false,
+        unpin: false,
+        cache_sgt_mapping: false,
+        vmap: true,
+        mmap: true,
+    };
+
     /// Whether the exporter is dynamic (`dma_buf_is_dynamic`: has `pin`).
     pub fn is_dynamic(&self) -> bool {
         self.pin

@@ -8,7 +8,7 @@
 use std::sync::Arc;
 
 use super::memory::{page_align, Direction, Location, Memory, SgTable};
-use super::{export, next_id, AttachInfo, Caps, DmaBuf, ExportInfo, Exporter, O_ACCMODE};
+use super::{export, AttachInfo, Caps, DmaBuf, ExportInfo, Exporter, O_ACCMODE};
 use crate::error::{Error, Result};
 use crate::resv::ResvGuard;
 use crate::uapi::dma_heap::{DMA_HEAP_VALID_FD_FLAGS, DMA_HEAP_VALID_HEAP_FLAGS};
@@ -31,11 +31,7 @@ impl SystemHeapBuffer {
 
 impl Exporter for SystemHeapBuffer {
     fn caps(&self) -> Caps {
-        Caps {
-            vmap: true,
-            mmap: true,
-            ..Caps::default()
-        }
+        Caps::CPU_MAPPABLE
     }
 
     fn memory(&self) -> Option<&Memory> {
@@ -49,14 +45,7 @@ impl Exporter for SystemHeapBuffer {
         _dir: Direction,
         _guard: &mut ResvGuard<'_>,
     ) -> Result<SgTable> {
-        let id = next_id();
-        Ok(SgTable::contiguous(
-            id,
-            Location::System,
-            0,
-            id << 32,
-            self.memory.size(),
-        ))
+        Ok(SgTable::fresh(Location::System, 0, self.memory.size()))
     }
 
     fn unmap(

@@ -277,6 +277,13 @@ pub struct SgTable {
 }
 
 impl SgTable {
+    /// A new table with a fresh id of one entry of `size` bytes, at a device
+    /// address unique to the table: what an exporter of plain memory maps.
+    pub fn fresh(location: Location, generation: u64, size: u64) -> SgTable {
+        let id = crate::buf::next_id();
+        SgTable::contiguous(id, location, generation, id << 32, size)
+    }
+
     /// A table of one entry per segment of `size` bytes starting at `base`.
     pub fn contiguous(
         id: u64,

@@ -27,7 +27,7 @@ use std::sync::Arc;
 use rustix::fs::SealFlags;
 
 use super::memory::{page_aligned, Direction, Location, Memory, Segment, SgTable, PAGE_SIZE};
-use super::{export, next_id, AttachInfo, Caps, DmaBuf, ExportInfo, Exporter, O_RDWR};
+use super::{export, AttachInfo, Caps, DmaBuf, ExportInfo, Exporter, O_RDWR};
 use crate::error::{Error, Result};
 use crate::resv::ResvGuard;
 use crate::sync::{AtomicBool, Ordering};
@@ -80,11 +80,7 @@ pub struct Udmabuf {
 
 impl Exporter for Udmabuf {
     fn caps(&self) -> Caps {
-        Caps {
-            vmap: true,
-            mmap: true,
-            ..Caps::default()
-        }
+        Caps::CPU_MAPPABLE
     }
 
     fn memory(&self) -> Option<&Memory> {
@@ -98,14 +94,7 @@ impl Exporter for Udmabuf {
         _dir: Direction,
         _guard: &mut ResvGuard<'_>,
     ) -> Result<SgTable> {
-        let id = next_id();
-        Ok(SgTable::contiguous(
-            id,
-            Location::System,
-            0,
-            id << 32,
-            self.memory.size(),
-        ))
+        Ok(SgTable::fresh(Location::System, 0, self.memory.size()))
     }
 
     fn unmap(

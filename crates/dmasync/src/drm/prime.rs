@@ -39,9 +39,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use super::gem::GemObject;
-use crate::buf::{
-    next_id, AttachInfo, Caps, Direction, DmaBuf, Exporter, Location, Memory, SgTable,
-};
+use crate::buf::{AttachInfo, Caps, Direction, DmaBuf, Exporter, Location, Memory, SgTable};
 use crate::error::{Error, Result};
 use crate::resv::ResvGuard;
 use crate::uapi::drm::{DRM_CLOEXEC, DRM_RDWR};
@@ -71,9 +69,7 @@ impl Exporter for GemExport {
     fn caps(&self) -> Caps {
         Caps {
             cache_sgt_mapping: true,
-            vmap: true,
-            mmap: true,
-            ..Caps::default()
+            ..Caps::CPU_MAPPABLE
         }
     }
 
@@ -88,14 +84,7 @@ impl Exporter for GemExport {
         _dir: Direction,
         _guard: &mut ResvGuard<'_>,
     ) -> Result<SgTable> {
-        let id = next_id();
-        Ok(SgTable::contiguous(
-            id,
-            Location::System,
-            0,
-            id << 32,
-            self.obj.size(),
-        ))
+        Ok(SgTable::fresh(Location::System, 0, self.obj.size()))
     }
 
     fn unmap(
