@@ -54,6 +54,19 @@
 //! Copy-on-write of the whole list on every add would make each add cost
 //! O(n); the per-slot cells make it O(1).
 //!
+//! [`Resv::get_fences`] (EXPORT_SYNC_FILE, get_singleton) also keeps a
+//! *snapshot*: a plain copy of the whole list that a reader builds once
+//! the list has stayed the same for a few reads, and that later readers
+//! use with one cell read instead of one per slot. It is valid for one
+//! *write generation*, a counter the lock holder makes odd before its
+//! first change and even again at unlock; a reader uses a snapshot only
+//! if its generation is the current one, and builds one only from a walk
+//! that started and ended in the same even generation. The writer drops
+//! the published snapshot at its first change, so no copy outlives the
+//! entries it holds (a generation word with a "published" bit, changed by
+//! read-modify-writes only, lets writer and publishing reader never both
+//! miss each other; see the loom model `loom_snapshot_is_never_stale_nor_kept`).
+//!
 //! # Design: the writer's index
 //!
 //! The kernel scans the list linearly on every add. Under the lock, the
@@ -149,6 +162,22 @@ pub(crate) struct Snapshot {
     gen: u64,
     entries: Vec<(Fence, Usage)>,
 }
+
+/// A value alone on its cache lines: the words readers write (`seen`) and
+/// the word the writer changes on every locked section (`state`) must not
+/// share a line with the lock or the list pointer.
+#[repr(align(128))]
+struct Padded<T>(T);
+
+impl<T> std::ops::Deref for Padded<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+/// See `Resv::seen`.
+const STABLE_READS: u64 = 4;
 
 /// Signals reported by the callbacks queued on stored fences.
 #[derive(Default)]
@@ -484,12 +513,14 @@ pub struct Resv {
     /// published a snapshot of generation `gen`, and tells the next writer
     /// to drop it. One word, changed by read-modify-writes only, so that
     /// a reader and a writer cannot both miss each other.
-    state: AtomicU64,
+    state: Padded<AtomicU64>,
     /// A reader-built [`Snapshot`]; see [`Resv::get_fences`].
     snapshot: OptionCell<Snapshot>,
-    /// The even generation the last snapshot-less reader saw: a reader
-    /// builds a snapshot only when the list was stable since then.
-    seen: AtomicU64,
+    /// `gen << 4 | streak`: how many snapshot-less readers in a row saw
+    /// generation `gen`; a reader builds a snapshot only after
+    /// [`STABLE_READS`] of them, so that a list changing between reads
+    /// does not make readers copy it for nothing.
+    seen: Padded<AtomicU64>,
     dag_checking: AtomicBool,
     violations: Mutex<Vec<DagViolation>>,
 }
@@ -524,9 +555,9 @@ impl Resv {
         Resv {
             lock: WwMutex::new(&RESERVATION_WW_CLASS, Writer::new(list.clone())),
             list: ArcCell::new(list),
-            state: AtomicU64::new(0),
+            state: Padded(AtomicU64::new(0)),
             snapshot: OptionCell::empty(),
-            seen: AtomicU64::new(u64::MAX),
+            seen: Padded(AtomicU64::new(u64::MAX)),
             dag_checking: AtomicBool::new(false),
             violations: Mutex::new(Vec::new()),
         }
@@ -632,20 +663,25 @@ impl Resv {
         // Fast path: a snapshot built by an earlier reader, valid while no
         // lock holder has written since (its generation is current). One
         // cell read instead of one per slot.
-        let hit = self.snapshot.with(|snap| {
-            let snap = snap?;
-            if self.gen() != snap.gen {
-                return None;
-            }
-            let mut out = Vec::with_capacity(snap.entries.len());
-            for (fence, u) in &snap.entries {
-                if *u <= usage && !fence.is_signaled() {
-                    out.push(fence.clone());
+        // Only marked snapshots are looked for: one published but not yet
+        // marked is skipped, at worst.
+        let state = self.state.load(Ordering::Acquire);
+        let hit = (state & 1 != 0).then(|| {
+            self.snapshot.with(|snap| {
+                let snap = snap?;
+                if self.gen() != snap.gen {
+                    return None;
                 }
-            }
-            Some(out)
+                let mut out = Vec::with_capacity(snap.entries.len());
+                for (fence, u) in &snap.entries {
+                    if *u <= usage && !fence.is_signaled() {
+                        out.push(fence.clone());
+                    }
+                }
+                Some(out)
+            })
         });
-        if let Some(out) = hit {
+        if let Some(Some(out)) = hit {
             return out;
         }
         // The unlocked iterator's walk, checking for a new list once at the
@@ -656,7 +692,7 @@ impl Resv {
             // Build a snapshot only when no writer is active and the list
             // did not change since the previous reader looked: a list that
             // changes between reads would only waste the copies.
-            let build = gen % 2 == 0 && self.seen.swap(gen, Ordering::Relaxed) == gen;
+            let build = gen % 2 == 0 && self.stable_for(gen);
             let list = self.list.load();
             let num = list.num();
             let mut out = Vec::with_capacity(num);
@@ -696,6 +732,19 @@ impl Resv {
         if marked.is_err() {
             self.snapshot.store(None);
         }
+    }
+
+    /// Whether snapshot-less readers saw generation `gen` [`STABLE_READS`]
+    /// times in a row, counting this one. A hint: racing readers may lose
+    /// counts.
+    fn stable_for(&self, gen: u64) -> bool {
+        let seen = self.seen.load(Ordering::Relaxed);
+        let streak = if seen >> 4 == gen { (seen & 15) + 1 } else { 1 };
+        if streak >= STABLE_READS {
+            return true;
+        }
+        self.seen.store(gen << 4 | streak, Ordering::Relaxed);
+        false
     }
 
     /// The current write generation.
