@@ -54,6 +54,19 @@
 //! Copy-on-write of the whole list on every add would make each add cost
 //! O(n); the per-slot cells make it O(1).
 //!
+//! [`Resv::get_fences`] (EXPORT_SYNC_FILE, get_singleton) also keeps a
+//! *snapshot*: a plain copy of the whole list that a reader builds once
+//! the list has stayed the same for a few reads, and that later readers
+//! use with one cell read instead of one per slot. It is valid for one
+//! *write generation*, a counter the lock holder makes odd before its
+//! first change and even again at unlock; a reader uses a snapshot only
+//! if its generation is the current one, and builds one only from a walk
+//! that started and ended in the same even generation. The writer drops
+//! the published snapshot at its first change, so no copy outlives the
+//! entries it holds (a generation word with a "published" bit, changed by
+//! read-modify-writes only, lets writer and publishing reader never both
+//! miss each other; see the loom model `loom_snapshot_is_never_stale_nor_kept`).
+//!
 //! # Design: the writer's index
 //!
 //! The kernel scans the list linearly on every add. Under the lock, the
@@ -105,7 +118,7 @@ use crate::fence::unwrap::leaf_slice;
 use crate::fence::{
     context_alloc, seqno_is_later, signalling, CallbackId, Fence, Interrupt, Notify,
 };
-use crate::sync::{AtomicBool, AtomicU32, Mutex, Ordering};
+use crate::sync::{AtomicBool, AtomicU32, AtomicU64, Mutex, Ordering};
 
 use crate::fence::array::new_array;
 use crate::fence::{is_container, unwrap};
@@ -141,6 +154,30 @@ impl List {
         self.slots.get(i).and_then(OptionCell::load)
     }
 }
+
+/// A copy of the whole published list (every entry, signalled ones
+/// included, in list order), built by a reader of [`Resv::get_fences`] and
+/// valid while the object's write generation is still `gen`.
+pub(crate) struct Snapshot {
+    gen: u64,
+    entries: Vec<(Fence, Usage)>,
+}
+
+/// A value alone on its cache lines: the words readers write (`seen`) and
+/// the word the writer changes on every locked section (`state`) must not
+/// share a line with the lock or the list pointer.
+#[repr(align(128))]
+struct Padded<T>(T);
+
+impl<T> std::ops::Deref for Padded<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+/// See `Resv::seen`.
+const STABLE_READS: u64 = 4;
 
 /// Signals reported by the callbacks queued on stored fences.
 #[derive(Default)]
@@ -470,6 +507,20 @@ impl Writer {
 pub struct Resv {
     lock: WwMutex<Writer>,
     list: ArcCell<List>,
+    /// `gen << 1 | published`. The write generation `gen` is odd while a
+    /// lock holder may be changing the list (from its first mutation to
+    /// the unlock), even otherwise; `published` is set by a reader that
+    /// published a snapshot of generation `gen`, and tells the next writer
+    /// to drop it. One word, changed by read-modify-writes only, so that
+    /// a reader and a writer cannot both miss each other.
+    state: Padded<AtomicU64>,
+    /// A reader-built [`Snapshot`]; see [`Resv::get_fences`].
+    snapshot: OptionCell<Snapshot>,
+    /// `gen << 4 | streak`: how many snapshot-less readers in a row saw
+    /// generation `gen`; a reader builds a snapshot only after
+    /// [`STABLE_READS`] of them, so that a list changing between reads
+    /// does not make readers copy it for nothing.
+    seen: Padded<AtomicU64>,
     dag_checking: AtomicBool,
     violations: Mutex<Vec<DagViolation>>,
 }
@@ -504,13 +555,20 @@ impl Resv {
         Resv {
             lock: WwMutex::new(&RESERVATION_WW_CLASS, Writer::new(list.clone())),
             list: ArcCell::new(list),
+            state: Padded(AtomicU64::new(0)),
+            snapshot: OptionCell::empty(),
+            seen: Padded(AtomicU64::new(u64::MAX)),
             dag_checking: AtomicBool::new(false),
             violations: Mutex::new(Vec::new()),
         }
     }
 
     fn guard<'a>(&'a self, w: WwMutexGuard<'a, Writer>) -> ResvGuard<'a> {
-        ResvGuard { resv: self, w }
+        ResvGuard {
+            resv: self,
+            w,
+            writing: false,
+        }
     }
 
     /// Locks the object (`dma_resv_lock`): see [`WwMutex::lock`]. With
@@ -602,26 +660,96 @@ impl Resv {
     /// Takes no lock.
     #[doc(alias = "dma_resv_get_fences")]
     pub fn get_fences(&self, usage: Usage) -> Vec<Fence> {
+        // Fast path: a snapshot built by an earlier reader, valid while no
+        // lock holder has written since (its generation is current). One
+        // cell read instead of one per slot.
+        // Only marked snapshots are looked for: one published but not yet
+        // marked is skipped, at worst.
+        let state = self.state.load(Ordering::Acquire);
+        let hit = (state & 1 != 0).then(|| {
+            self.snapshot.with(|snap| {
+                let snap = snap?;
+                if self.gen() != snap.gen {
+                    return None;
+                }
+                let mut out = Vec::with_capacity(snap.entries.len());
+                for (fence, u) in &snap.entries {
+                    if *u <= usage && !fence.is_signaled() {
+                        out.push(fence.clone());
+                    }
+                }
+                Some(out)
+            })
+        });
+        if let Some(Some(out)) = hit {
+            return out;
+        }
         // The unlocked iterator's walk, checking for a new list once at the
         // end rather than after every step: a replaced list is never
         // published again, so both see the same snapshots.
         loop {
+            let gen = self.gen();
+            // Build a snapshot only when no writer is active and the list
+            // did not change since the previous reader looked: a list that
+            // changes between reads would only waste the copies.
+            let build = gen % 2 == 0 && self.stable_for(gen);
             let list = self.list.load();
             let num = list.num();
             let mut out = Vec::with_capacity(num);
+            let mut all = Vec::with_capacity(if build { num } else { 0 });
             for slot in &list.slots[..num.min(list.slots.len())] {
                 slot.with(|e| {
                     if let Some(e) = e {
+                        if build {
+                            all.push((e.fence.clone(), e.usage));
+                        }
                         if e.usage <= usage && !e.fence.is_signaled() {
                             out.push(e.fence.clone());
                         }
                     }
                 });
             }
-            if self.list.is(&list) {
-                return out;
+            if !self.list.is(&list) {
+                continue;
             }
+            if build && self.gen() == gen {
+                self.publish(Snapshot { gen, entries: all });
+            }
+            return out;
         }
+    }
+
+    /// Publishes a reader-built snapshot, then withdraws it if a writer
+    /// started meanwhile (the writer's `begin_write` may have missed it).
+    fn publish(&self, snap: Snapshot) {
+        let gen = snap.gen;
+        self.snapshot.store(Some(Arc::new(snap)));
+        let marked = self
+            .state
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |s| {
+                (s >> 1 == gen).then_some(s | 1)
+            });
+        if marked.is_err() {
+            self.snapshot.store(None);
+        }
+    }
+
+    /// Whether snapshot-less readers saw generation `gen` [`STABLE_READS`]
+    /// times in a row, counting this one. A hint: racing readers may lose
+    /// counts.
+    fn stable_for(&self, gen: u64) -> bool {
+        let seen = self.seen.load(Ordering::Relaxed);
+        let streak = if seen >> 4 == gen { (seen & 15) + 1 } else { 1 };
+        if streak >= STABLE_READS {
+            return true;
+        }
+        self.seen.store(gen << 4 | streak, Ordering::Relaxed);
+        false
+    }
+
+    /// The current write generation.
+    fn gen(&self) -> u64 {
+        self.state.load(Ordering::Acquire) >> 1
     }
 
     /// One fence standing for every unsignalled fence of `usage` or
@@ -714,6 +842,8 @@ impl Resv {
 pub struct ResvGuard<'a> {
     resv: &'a Resv,
     w: WwMutexGuard<'a, Writer>,
+    /// Whether this holder made the write generation odd.
+    writing: bool,
 }
 
 impl fmt::Debug for ResvGuard<'_> {
@@ -733,10 +863,39 @@ impl Drop for ResvGuard<'_> {
             let num = self.w.slots.len();
             self.w.max = num;
         }
+        if self.writing {
+            // Even again: the list is stable until the next holder writes.
+            // No reader marks an odd generation: `published` is clear.
+            self.resv.state.fetch_add(2, Ordering::Release);
+        }
     }
 }
 
 impl<'a> ResvGuard<'a> {
+    /// Called before anything that may change the published list: makes
+    /// the write generation odd (so that readers neither use nor build a
+    /// snapshot) and drops a published snapshot, whose references must not
+    /// outlive the entries they copy.
+    fn begin_write(&mut self) {
+        if self.writing {
+            return;
+        }
+        self.writing = true;
+        // Odd generation, `published` cleared, in one step: a reader
+        // publishing a snapshot either marked it before (and this drops
+        // it) or fails to mark it (and drops it itself).
+        let prev = self
+            .resv
+            .state
+            .fetch_update(Ordering::AcqRel, Ordering::Relaxed, |s| {
+                Some(((s >> 1).wrapping_add(1)) << 1)
+            })
+            .unwrap_or_else(|s| s);
+        if prev & 1 != 0 {
+            self.resv.snapshot.store(None);
+        }
+    }
+
     /// The locked object.
     pub fn resv(&self) -> &'a Resv {
         self.resv
@@ -776,6 +935,8 @@ impl<'a> ResvGuard<'a> {
         if w.max > 0 && need <= w.max {
             return Ok(());
         }
+        self.begin_write();
+        let w = &mut *self.w;
         let max = if w.max > 0 {
             need.max(w.max.saturating_mul(2))
         } else {
@@ -809,6 +970,7 @@ impl<'a> ResvGuard<'a> {
     /// more leaves than free slots; nothing is added.
     #[doc(alias = "dma_resv_add_fence")]
     pub fn add_fence(&mut self, fence: Fence, usage: Usage) -> Result<()> {
+        self.begin_write();
         if !is_container(&fence) {
             let target = self.w.plan(&fence, usage)?;
             self.check_dag(&fence, std::slice::from_ref(&fence), usage);
@@ -824,6 +986,7 @@ impl<'a> ResvGuard<'a> {
     /// # Errors
     /// As [`ResvGuard::add_fence`].
     pub(crate) fn add_fence_ref(&mut self, fence: &Fence, usage: Usage) -> Result<()> {
+        self.begin_write();
         if !is_container(fence) {
             return self.add_leaf(fence, usage);
         }
@@ -837,6 +1000,7 @@ impl<'a> ResvGuard<'a> {
     /// As [`ResvGuard::add_fence`].
     pub(crate) fn add_leaf(&mut self, leaf: &Fence, usage: Usage) -> Result<()> {
         debug_assert!(!is_container(leaf));
+        self.begin_write();
         let target = self.w.plan(leaf, usage)?;
         self.check_dag(leaf, std::slice::from_ref(leaf), usage);
         self.w.store_ref(target, leaf, usage);
@@ -892,6 +1056,7 @@ impl<'a> ResvGuard<'a> {
         if is_container(replacement) {
             return Err(Error::Invalid("replacement fence is a container"));
         }
+        self.begin_write();
         let w = &mut *self.w;
         w.drain();
         let slots: Vec<u32> = w
@@ -930,6 +1095,7 @@ impl<'a> ResvGuard<'a> {
             }));
         }
         let max = it.snapshot_len().max(entries.len());
+        self.begin_write();
         self.w.rebuild(entries, max, &self.resv.list);
         Ok(())
     }
