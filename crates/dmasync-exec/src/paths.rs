@@ -102,6 +102,57 @@ pub fn normalize(base: Option<&[u8]>, path: &[u8]) -> Vec<u8> {
 /// A virtual directory: its path, its node, its files' names and nodes.
 type VirtualDir = (&'static str, Node, &'static [(&'static [u8], Node)]);
 
+/// The virtual directories and their files.
+const VIRTUAL_DIRS: &[VirtualDir] = &[
+    (
+        SYNC_DIR,
+        Node::SyncDir,
+        &[(b"sw_sync", Node::SwSync), (b"info", Node::Info)],
+    ),
+    (HEAP_DIR, Node::HeapDir, &[(b"system", Node::HeapSystem)]),
+    (
+        DRI_DIR,
+        Node::DriDir,
+        &[(b"card0", Node::Card0), (b"renderD128", Node::RenderD128)],
+    ),
+];
+
+/// The names listed by a virtual directory's `getdents64`: `.`, `..`,
+/// then its files, each with whether it is a directory.
+pub fn listing(dir: Node) -> Vec<(&'static [u8], bool)> {
+    let mut v: Vec<(&'static [u8], bool)> = vec![(b".", true), (b"..", true)];
+    if let Some((_, _, files)) = VIRTUAL_DIRS.iter().find(|d| d.1 == dir) {
+        v.extend(files.iter().map(|(name, _)| (*name, false)));
+    }
+    v
+}
+
+/// Encodes `names[from..]` as `linux_dirent64` records (inode `ino` for
+/// all, `d_off` the index of the next one) into at most `room` bytes.
+/// Returns the bytes and the index after the last record written.
+pub fn dirents(names: &[(&[u8], bool)], from: usize, ino: u64, room: usize) -> (Vec<u8>, usize) {
+    const DT_DIR: u8 = 4;
+    const DT_REG: u8 = 8;
+    let mut out = Vec::new();
+    let mut at = from;
+    while let Some(&(name, is_dir)) = names.get(at) {
+        // d_ino, d_off, d_reclen, d_type, the name and its NUL, 8-aligned.
+        let len = (8 + 8 + 2 + 1 + name.len() + 1 + 7) & !7;
+        if out.len() + len > room {
+            break;
+        }
+        let start = out.len();
+        out.extend_from_slice(&ino.wrapping_add(at as u64).to_ne_bytes());
+        out.extend_from_slice(&((at + 1) as i64).to_ne_bytes());
+        out.extend_from_slice(&(len as u16).to_ne_bytes());
+        out.push(if is_dir { DT_DIR } else { DT_REG });
+        out.extend_from_slice(name);
+        out.resize(start + len, 0);
+        at += 1;
+    }
+    (out, at)
+}
+
 /// What a program's path names, and whether it ended with a slash.
 /// `base` is asked for the directory a relative path starts from; it is
 /// only called when the path may be virtual.
@@ -115,20 +166,7 @@ pub fn classify(path: &[u8], base: impl FnOnce() -> Option<Vec<u8>>) -> Option<(
     if abs == b"/dev/udmabuf" {
         return Some((Node::Udmabuf, slash));
     }
-    let dirs: [VirtualDir; 3] = [
-        (
-            SYNC_DIR,
-            Node::SyncDir,
-            &[(b"sw_sync", Node::SwSync), (b"info", Node::Info)],
-        ),
-        (HEAP_DIR, Node::HeapDir, &[(b"system", Node::HeapSystem)]),
-        (
-            DRI_DIR,
-            Node::DriDir,
-            &[(b"card0", Node::Card0), (b"renderD128", Node::RenderD128)],
-        ),
-    ];
-    for (dir, node, files) in dirs {
+    for &(dir, node, files) in VIRTUAL_DIRS {
         if abs == dir.as_bytes() {
             return Some((node, slash));
         }
@@ -146,6 +184,24 @@ pub fn classify(path: &[u8], base: impl FnOnce() -> Option<Vec<u8>>) -> Option<(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dirents_fill_the_room_and_resume() {
+        let names = listing(Node::DriDir);
+        let (all, next) = dirents(&names, 0, 100, 4096);
+        assert_eq!(next, 4);
+        // "." and ".." take 24 bytes each, "card0" 32, "renderD128" 32.
+        assert_eq!(all.len(), 24 + 24 + 32 + 32);
+        assert_eq!(&all[19..21], b".\0");
+        assert_eq!(&all[24 + 19..24 + 22], b"..\0");
+        let (some, next) = dirents(&names, 0, 100, 60);
+        assert_eq!((some.len(), next), (48, 2));
+        let (rest, next) = dirents(&names, 2, 100, 4096);
+        assert_eq!((rest.len(), next), (64, 4));
+        assert_eq!(&rest[19..24], b"card0");
+        assert_eq!(u16::from_ne_bytes([rest[16], rest[17]]), 32);
+        assert_eq!(dirents(&names, 4, 100, 4096).0.len(), 0);
+    }
 
     #[test]
     fn paths_resolve_to_the_virtual_tree() {
@@ -171,6 +227,14 @@ mod tests {
             Some((Node::Info, false))
         );
         assert_eq!(classify(b"/etc/passwd", none), None);
+        assert_eq!(
+            listing(Node::HeapDir),
+            vec![
+                (&b"."[..], true),
+                (&b".."[..], true),
+                (&b"system"[..], false)
+            ]
+        );
         assert_eq!(classify(b"/tmp/sw_sync", none), None);
         assert_eq!(
             classify(b"sw_sync", || Some(b"/sys/kernel/debug/sync".to_vec())),

@@ -287,6 +287,7 @@ impl Supervisor {
                 crate::poll::serve_select(&self.registry, n.listener, n.notif, true)
             }
             libc::SYS_epoll_ctl => self.epolls.serve(&self.registry, n.listener, n.notif),
+            libc::SYS_getdents64 => self.getdents64(n, a[0] as i32, a[1], a[2] as usize),
             #[cfg(target_arch = "x86_64")]
             libc::SYS_open => self.open(n, libc::AT_FDCWD, a[0], a[1] as i32),
             libc::SYS_openat2 => {
@@ -396,6 +397,52 @@ impl Supervisor {
         rustix::fs::readlink(link, Vec::new())
             .ok()
             .map(|c| c.into_bytes())
+    }
+
+    /// `getdents64` of a virtual directory lists `.`, `..` and its files;
+    /// the position is the description's own offset (so `rewinddir`'s
+    /// lseek works natively). Other directories continue.
+    fn getdents64(&self, n: &Req<'_>, fd: i32, dirp: u64, count: usize) -> Option<Answer> {
+        use rustix::fs::SeekFrom;
+        let Ok(st) = rustix::fs::stat(format!("/proc/{}/fd/{fd}", n.pid)) else {
+            return Some(Answer::Continue);
+        };
+        let Some(node) = self
+            .templates
+            .dirs
+            .iter()
+            .find(|d| d.2 == (st.st_dev, st.st_ino))
+            .map(|d| d.0)
+        else {
+            return Some(Answer::Continue);
+        };
+        if !self.valid(n) {
+            return None;
+        }
+        let Ok(file) = self.registry.get_fd(n.pid, fd) else {
+            return Some(Answer::Continue);
+        };
+        // An O_PATH fd is refused by the kernel itself (EBADF).
+        match rustix::fs::fcntl_getfl(&file) {
+            Ok(fl) if !fl.contains(OFlags::PATH) => {}
+            _ => return Some(Answer::Continue),
+        }
+        let Ok(pos) = rustix::fs::seek(&file, SeekFrom::Current(0)) else {
+            return Some(Answer::Continue);
+        };
+        let names = crate::paths::listing(node);
+        let from = usize::try_from(pos).unwrap_or(usize::MAX);
+        let (bytes, next) = crate::paths::dirents(&names, from, st.st_ino, count);
+        if bytes.is_empty() && from < names.len() {
+            return Some(Answer::Error(libc::EINVAL));
+        }
+        if !bytes.is_empty() && mem::write(n.pid, dirp, &bytes).is_err() {
+            return Some(Answer::Error(libc::EFAULT));
+        }
+        if rustix::fs::seek(&file, SeekFrom::Start(next as u64)).is_err() {
+            return Some(Answer::Continue);
+        }
+        Some(Answer::Value(bytes.len() as i64))
     }
 
     /// Reads the caller's path and says which virtual node it names.

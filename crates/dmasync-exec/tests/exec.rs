@@ -7,8 +7,9 @@
 //! with the program's code. `harness = false`: `main` is the runner; an
 //! argument selects tests whose name contains it.
 //!
-//! Set `DMASYNC_SELFTEST_SYNC=1` to also run the kernel's sync selftest
-//! (tests/selftest-sync.sh; fetches Debian's linux-source-6.12 once).
+//! Set `DMASYNC_SELFTEST_SYNC=1` to also run the kernel's sync, dmabuf-heaps
+//! and udmabuf selftests (tests/selftest-sync.sh, tests/selftest-dmabuf.sh;
+//! they fetch Debian's linux-source-6.12 once).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -236,31 +237,39 @@ fn tests() -> Vec<Test> {
     ));
     v.push((
         "selftest_sync",
-        Box::new(|| {
-            if std::env::var_os("DMASYNC_SELFTEST_SYNC").is_none() {
-                println!("  (skipped: set DMASYNC_SELFTEST_SYNC=1)");
-                return Ok(());
-            }
-            let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/selftest-sync.sh");
-            let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-            let st = Command::new("cargo")
-                .args(["build", "-p", "dmasync-cli"])
-                .current_dir(&root)
-                .status()
-                .map_err(|e| e.to_string())?;
-            if !st.success() {
-                return Err("building dmasync failed".into());
-            }
-            let st = Command::new("bash")
-                .arg(script)
-                .status()
-                .map_err(|e| e.to_string())?;
-            st.success()
-                .then_some(())
-                .ok_or("selftest-sync failed".into())
-        }),
+        Box::new(|| kernel_selftest("selftest-sync.sh")),
+    ));
+    v.push((
+        "selftest_dmabuf_heaps_udmabuf",
+        Box::new(|| kernel_selftest("selftest-dmabuf.sh")),
     ));
     v
+}
+
+/// Runs one of the kernel-selftest scripts (tests/selftest-*.sh) against a
+/// fresh debug build of `dmasync`, when `DMASYNC_SELFTEST_SYNC` is set.
+fn kernel_selftest(script: &str) -> Result<(), String> {
+    if std::env::var_os("DMASYNC_SELFTEST_SYNC").is_none() {
+        println!("  (skipped: set DMASYNC_SELFTEST_SYNC=1)");
+        return Ok(());
+    }
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests")
+        .join(script);
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let st = Command::new("cargo")
+        .args(["build", "-p", "dmasync-cli"])
+        .current_dir(&root)
+        .status()
+        .map_err(|e| e.to_string())?;
+    if !st.success() {
+        return Err("building dmasync failed".into());
+    }
+    let st = Command::new("bash")
+        .arg(path)
+        .status()
+        .map_err(|e| e.to_string())?;
+    st.success().then_some(()).ok_or(format!("{script} failed"))
 }
 
 fn main() {
