@@ -26,6 +26,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench.h"
+
 struct sw_sync_create_fence_data { uint32_t value; char name[32]; int32_t fence; };
 struct sync_merge_data { char name[32]; int32_t fd2; int32_t fence; uint32_t flags; uint32_t pad; };
 struct sync_fence_info { char obj_name[32]; char driver_name[32]; int32_t status; uint32_t flags; uint64_t timestamp_ns; };
@@ -46,13 +48,6 @@ struct dma_heap_allocation_data { uint64_t len; uint32_t fd; uint32_t fd_flags; 
 
 #define SW_SYNC "/sys/kernel/debug/sync/sw_sync"
 #define PENDING 0x40000000u
-
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e9 + ts.tv_nsec;
-}
 
 static void die(const char *what)
 {
