@@ -14,21 +14,28 @@
 //!   while a quarter of its send buffer is free): exactly while the buffer
 //!   polls POLLOUT.
 //!
-//! The kernel then does the epoll part itself: level-triggered
-//! registrations report again at every `epoll_wait`, edge-triggered ones
-//! once per change, EPOLLONESHOT, data, nested epolls. The readiness is
-//! kept in step by [`DmaBuf::on_ready`] callbacks, which send the proxy's
-//! id to a driver thread (callbacks must not block); the driver polls the
-//! buffer again and moves the datagrams.
+//! The kernel then does the epoll part itself: reports at every
+//! `epoll_wait` while ready, EPOLLONESHOT, data, nested epolls. A proxy is
+//! always registered level-triggered: the kernel's dma-buf poll, whenever
+//! it finds the buffer ready, wakes its own wait queue, which puts an
+//! edge-triggered registration back on the ready list, so such a
+//! registration too reports at every `epoll_wait` while the buffer is
+//! ready. The readiness is kept in step by [`DmaBuf::on_ready`] callbacks,
+//! which send the proxy's id to a driver thread (callbacks must not
+//! block); the driver polls the buffer again and moves the datagrams.
+//! Before the supervisor answers a call it lets the driver finish
+//! ([`Queued::settle`]), and after it served an ioctl (which may have
+//! added fences) it polls again the proxies that were ready
+//! ([`Proxies::restate`]): a program sees in its epoll what a poll of the
+//! buffer answers, as soon as its own calls return.
 //!
 //! A registration is found again (MOD, DEL, EEXIST) through the epoll's
 //! `/proc/self/fdinfo`, which lists the inode of every registered file:
 //! the proxies registered there, for the caller's fd number and buffer.
 //!
-//! Limits: a fence added after the buffer was reported ready is seen only
-//! when the proxy is next refreshed (MOD, or a signal of an armed fence):
-//! until then the registration stays ready (the kernel's would poll
-//! not-ready). The proxy outlives a close of the dma-buf fd (the kernel
+//! Limits: a fence signalled or added by no call of the program (a vgem
+//! fence's expiry, a timeline released by its last close) reaches the
+//! proxy a moment later, when the driver has run. The proxy outlives a close of the dma-buf fd (the kernel
 //! removes a closed file from every epoll) until DEL, or until the buffer
 //! itself is released (checked at each `epoll_ctl` of a dma-buf); an epoll
 //! closed without DEL keeps its proxies until then too. Only `epoll_ctl`
@@ -46,7 +53,7 @@ use std::sync::mpsc::{channel, Sender};
 use std::sync::Arc;
 
 use dmasync::buf::{Events, OnReady, PollWaiter};
-use parking_lot::Mutex;
+use parking_lot::{Condvar, Mutex};
 use rustix::event::epoll;
 
 use crate::objects::{DmaBufObj, Object, Registry};
@@ -89,10 +96,51 @@ struct State {
 
 /// The proxies of every epoll registration of a dma-buf, and the driver
 /// thread that refreshes them.
-#[derive(Default)]
 pub(crate) struct Proxies {
     map: Arc<Mutex<HashMap<u64, Arc<Proxy>>>>,
     driver: Mutex<Option<Sender<u64>>>,
+    queued: Arc<Queued>,
+}
+
+/// The proxy refreshes sent to the driver and not yet done. One per
+/// [`Registry`], which the threads that answer calls reach.
+#[derive(Default)]
+pub(crate) struct Queued {
+    count: Mutex<u64>,
+    done: Condvar,
+}
+
+impl Queued {
+    /// Waits until the driver has done every refresh queued so far, so
+    /// that the proxies poll as their buffers do. Called before a call is
+    /// answered.
+    pub(crate) fn settle(&self) {
+        let mut c = self.count.lock();
+        while *c != 0 {
+            self.done.wait(&mut c);
+        }
+    }
+
+    fn send(&self, tx: &Sender<u64>, id: u64) {
+        *self.count.lock() += 1;
+        if tx.send(id).is_err() {
+            self.finish();
+        }
+    }
+
+    fn finish(&self) {
+        let mut c = self.count.lock();
+        *c -= 1;
+        if *c == 0 {
+            self.done.notify_all();
+        }
+    }
+}
+
+/// What a refresh needs to arm the next callback.
+struct Driver<'a> {
+    tx: &'a Sender<u64>,
+    queued: &'a Arc<Queued>,
 }
 
 fn next_id() -> u64 {
@@ -103,7 +151,7 @@ fn next_id() -> u64 {
 impl Proxy {
     /// Polls the buffer and moves datagrams so that `p` polls as it does;
     /// arms a callback for the events not ready.
-    fn refresh(self: &Arc<Proxy>, driver: &Sender<u64>) {
+    fn refresh(self: &Arc<Proxy>, driver: &Driver<'_>) {
         let mut st = self.state.lock();
         if let Some(w) = st.waiter.take() {
             w.cancel();
@@ -111,11 +159,10 @@ impl Proxy {
         let mut ready = Events::empty();
         let mut rest = st.want;
         while !rest.is_empty() {
-            let tx = driver.clone();
+            let tx = driver.tx.clone();
+            let queued = driver.queued.clone();
             let id = self.id;
-            match self.buf.buf.on_ready(rest, move |_| {
-                let _ = tx.send(id);
-            }) {
+            match self.buf.buf.on_ready(rest, move |_| queued.send(&tx, id)) {
                 OnReady::Ready(ev) => {
                     let ev = ev & rest;
                     if ev.is_empty() {
@@ -155,6 +202,12 @@ impl Proxy {
             w.cancel();
         }
     }
+
+    /// Whether an event followed polled ready at the last refresh.
+    fn is_ready(&self) -> bool {
+        let st = self.state.lock();
+        st.readable || (st.writable && st.want.contains(Events::OUT))
+    }
 }
 
 /// The inodes of the files registered in the epoll `ep` (its fdinfo's
@@ -180,6 +233,14 @@ fn is_epoll(fd: &OwnedFd) -> bool {
 }
 
 impl Proxies {
+    pub(crate) fn new(registry: &Registry) -> Proxies {
+        Proxies {
+            map: Arc::default(),
+            driver: Mutex::default(),
+            queued: registry.proxy_refreshes.clone(),
+        }
+    }
+
     fn driver(&self) -> Sender<u64> {
         let mut d = self.driver.lock();
         if let Some(tx) = &*d {
@@ -188,18 +249,47 @@ impl Proxies {
         let (tx, rx) = channel::<u64>();
         let map = self.map.clone();
         let tx2 = tx.clone();
+        let queued = self.queued.clone();
         let _ = std::thread::Builder::new()
             .name("dmasync-epoll".into())
             .spawn(move || {
+                let driver = Driver {
+                    tx: &tx2,
+                    queued: &queued,
+                };
                 while let Ok(id) = rx.recv() {
                     let p = map.lock().get(&id).cloned();
                     if let Some(p) = p {
-                        p.refresh(&tx2);
+                        p.refresh(&driver);
                     }
+                    queued.finish();
                 }
             });
         *d = Some(tx.clone());
         tx
+    }
+
+    fn refresh(&self, p: &Arc<Proxy>) {
+        let tx = self.driver();
+        p.refresh(&Driver {
+            tx: &tx,
+            queued: &self.queued,
+        });
+    }
+
+    /// Polls again the proxies that were ready: a served ioctl may have
+    /// added a fence to their buffer, and no callback tells of that.
+    pub(crate) fn restate(&self) {
+        let ready: Vec<Arc<Proxy>> = {
+            let m = self.map.lock();
+            if m.is_empty() {
+                return;
+            }
+            m.values().filter(|p| p.is_ready()).cloned().collect()
+        };
+        for p in &ready {
+            self.refresh(p);
+        }
     }
 
     /// Drops the proxies of buffers that are released (closing `p` takes
@@ -263,7 +353,8 @@ impl Proxies {
             .find(|p| p.fd == fd && Arc::ptr_eq(&p.buf, &buf) && inos.contains(&p.p_ino))
             .cloned();
         let want = Events::from_bits(flags) & (Events::IN | Events::OUT);
-        let ev_flags = epoll::EventFlags::from_bits_retain(flags);
+        // Level-triggered: see the module's documentation.
+        let ev_flags = epoll::EventFlags::from_bits_retain(flags).difference(epoll::EventFlags::ET);
         let errno = |e: rustix::io::Errno| Some(Answer::Error(e.raw_os_error()));
         match (op, existing) {
             (EPOLL_CTL_ADD, Some(_)) => Some(Answer::Error(libc::EEXIST)),
@@ -273,7 +364,7 @@ impl Proxies {
                     Err(e) => return errno(e),
                 };
                 // Ready or not before it is visible.
-                proxy.refresh(&self.driver());
+                self.refresh(&proxy);
                 self.map.lock().insert(proxy.id, proxy.clone());
                 match epoll::add(&ep, &proxy.p, epoll::EventData::new_u64(data), ev_flags) {
                     Ok(()) => Some(Answer::Value(0)),
@@ -300,7 +391,7 @@ impl Proxies {
                     return errno(e);
                 }
                 p.state.lock().want = want;
-                p.refresh(&self.driver());
+                self.refresh(&p);
                 Some(Answer::Value(0))
             }
         }

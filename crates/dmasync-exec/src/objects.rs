@@ -135,6 +135,8 @@ pub struct Registry {
     pub(crate) epoll: OwnedFd,
     inotify: OwnedFd,
     pidfds: Pidfds,
+    /// The epoll proxies' refreshes under way.
+    pub(crate) proxy_refreshes: Arc<crate::epoll_proxy::Queued>,
 }
 
 /// Pidfds of the threads that made calls, to fetch their fds with
@@ -262,6 +264,7 @@ impl Registry {
             epoll,
             inotify,
             pidfds: Pidfds::default(),
+            proxy_refreshes: Arc::default(),
         })
     }
 

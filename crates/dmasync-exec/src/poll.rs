@@ -81,6 +81,8 @@ struct PollCall {
     /// Written by the model's callbacks when a dma-buf may have become
     /// ready; made only when the call has to wait.
     wake: Option<Arc<OwnedFd>>,
+    /// Settled before a worker answers (see `epoll_proxy`).
+    refreshes: Arc<crate::epoll_proxy::Queued>,
 }
 
 /// Where the results of a call go.
@@ -163,6 +165,7 @@ pub(crate) fn serve(
             timeval: false,
             blocked,
             wake: None,
+            refreshes: registry.proxy_refreshes.clone(),
         },
         listener,
     )
@@ -258,6 +261,7 @@ pub(crate) fn serve_select(
             timeval: !pselect,
             blocked,
             wake: None,
+            refreshes: registry.proxy_refreshes.clone(),
         },
         listener,
     )
@@ -506,6 +510,7 @@ impl PollCall {
                 continue;
             };
             let a = self.finish(answer);
+            self.refreshes.settle();
             if listener.id_valid(self.id) {
                 let _ = listener.answer(self.id, a);
             }

@@ -141,6 +141,7 @@ impl Ctx for Call<'_> {
 
     fn defer(&self, job: Box<dyn FnOnce(&Interrupt) -> Outcome + Send>) -> Outcome {
         let listener = self.listener.clone();
+        let refreshes = self.registry.proxy_refreshes.clone();
         let id = self.notif.id;
         let intr = Interrupt::new();
         let intr2 = intr.clone();
@@ -157,6 +158,7 @@ impl Ctx for Call<'_> {
                 use std::sync::mpsc::RecvTimeoutError;
                 match rx.recv_timeout(WAIT_CHECK) {
                     Ok(outcome) => {
+                        refreshes.settle();
                         if listener.id_valid(id) {
                             let _ = listener.answer(id, outcome_answer(outcome));
                         }
@@ -218,10 +220,10 @@ impl Supervisor {
         registry.add_device(templates.heap.as_fd(), Object::Heap)?;
         registry.add_device(templates.udmabuf.as_fd(), Object::Udmabuf)?;
         Ok(Supervisor {
+            epolls: crate::epoll_proxy::Proxies::new(&registry),
             registry,
             templates,
             drm: dmasync::drm::Device::new(),
-            epolls: crate::epoll_proxy::Proxies::default(),
         })
     }
 
@@ -250,6 +252,7 @@ impl Supervisor {
                 continue;
             };
             if let Some(answer) = self.handle(listener, &n) {
+                self.registry.proxy_refreshes.settle();
                 let installs = matches!(answer, Answer::Fd { .. });
                 match listener.answer(n.id, answer) {
                     Ok(()) => {}
@@ -369,7 +372,9 @@ impl Supervisor {
             listener: n.listener,
             registry: &self.registry,
         };
-        match ioctl::dispatch(&call, &obj, cmd) {
+        let o = ioctl::dispatch(&call, &obj, cmd);
+        self.epolls.restate();
+        match o {
             Err(ioctl::DEFERRED) => None,
             o => Some(outcome_answer(o)),
         }

@@ -184,36 +184,6 @@ const KNOWN: &[(&str, &str, &str, &str)] = &[
         "/tmp here is not tmpfs (it was in the kernel oracle): the file is not shmem",
     ),
     (
-        "dmabuf",
-        "heap: signalled: edge IN|OUT, again IN|OUT",
-        "heap: signalled: edge none, again IN|OUT",
-        "the proxy registered for an edge-triggered dma-buf reports once; the kernel's dma-buf reports again on every epoll_wait",
-    ),
-    (
-        "dmabuf",
-        "udmabuf: signalled: edge IN|OUT, again IN|OUT",
-        "udmabuf: signalled: edge none, again IN|OUT",
-        "the proxy registered for an edge-triggered dma-buf reports once; the kernel's dma-buf reports again on every epoll_wait",
-    ),
-    (
-        "vgem",
-        "vgem: signalled: edge IN|OUT, again IN|OUT",
-        "vgem: signalled: edge none, again IN|OUT",
-        "the proxy registered for an edge-triggered dma-buf reports once; the kernel's dma-buf reports again on every epoll_wait",
-    ),
-    (
-        "dmabuf",
-        "heap: pending reader: edge again IN",
-        "heap: pending reader: edge again none",
-        "the proxy registered for an edge-triggered dma-buf reports once; the kernel's dma-buf reports again on every epoll_wait",
-    ),
-    (
-        "dmabuf",
-        "udmabuf: pending reader: edge again IN",
-        "udmabuf: pending reader: edge again none",
-        "the proxy registered for an edge-triggered dma-buf reports once; the kernel's dma-buf reports again on every epoll_wait",
-    ),
-    (
         "dmabuf-bad",
         "fd: ALLOC on an O_PATH heap fd EBADF",
         "fd: ALLOC on an O_PATH heap fd ok",
@@ -560,12 +530,6 @@ const KNOWN: &[(&str, &str, &str, &str)] = &[
         "mmap of the DRM fd at the dumb offset ok",
         "mmap of the DRM fd at the dumb offset EPERM",
         "mmap is not trapped: the DRM file's memfd has no dumb offsets",
-    ),
-    (
-        "vgem",
-        "vgem: pending reader: edge again IN",
-        "vgem: pending reader: edge again none",
-        "the proxy registered for an edge-triggered dma-buf reports once; the kernel's dma-buf reports again on every epoll_wait",
     ),
 ];
 

@@ -197,6 +197,20 @@ static void resv_suite(const char *k, new_buf_fn new_buf)
 		out("%s: signalled: epoll %s, again %s", k, epoll_now(ep, 0), epoll_now(ep, 0));
 		out("%s: signalled: edge %s, again %s", k, epoll_now(et, 0), epoll_now(et, 0));
 		out("%s: signalled: sync file epoll %s", k, epoll_now(sp, 0));
+		{
+			int t = open_timeline(), r = create_fence(t, 1), w = create_fence(t, 2);
+			out("%s: IMPORT READ after ready %s", k, import_sf(buf, DMA_BUF_SYNC_READ, r));
+			out("%s: new reader: epoll %s, edge %s", k, epoll_now(ep, 0), epoll_now(et, 0));
+			out("%s: IMPORT WRITE %s", k, import_sf(buf, DMA_BUF_SYNC_WRITE, w));
+			out("%s: new writer: epoll %s, edge %s", k, epoll_now(ep, 0), epoll_now(et, 0));
+			inc(t, 1);
+			out("%s: reader signalled: epoll %s, edge %s", k, epoll_now(ep, 0), epoll_now(et, 0));
+			inc(t, 1);
+			out("%s: writer signalled: epoll %s, edge %s", k, epoll_now(ep, 0), epoll_now(et, 0));
+			close(w);
+			close(r);
+			close(t);
+		}
 		close(sp);
 		close(et);
 		close(ep);
