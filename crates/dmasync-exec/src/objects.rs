@@ -12,7 +12,7 @@
 //!
 //! * A dma-buf is a memfd: the model's own backing memfd when the buffer's
 //!   memory is one whole memfd (system heap, vgem objects), so that mmap,
-//!   lseek and fstat are native and every mapping shares the model's pages;
+//!   lseek and fstat's size are native and every mapping shares the model's pages;
 //!   a private copy otherwise (udmabuf). Each fd handed out is a new open
 //!   description (a reopen through /proc/self/fd); inotify IN_CLOSE_* on the
 //!   inode counts their releases and the model's buffer is dropped when the
@@ -125,6 +125,10 @@ struct Maps {
     /// Model dma-buf inode number -> our memfd's identity.
     by_buf: HashMap<u64, Key>,
     timelines_created: u64,
+    /// The entries of `by_key` that are devices (`add_device`).
+    devices: usize,
+    /// Whether a device node was ever opened.
+    device_opened: bool,
 }
 
 /// All live virtual objects.
@@ -324,8 +328,25 @@ impl Registry {
     /// inode is `obj`.
     pub fn add_device(&self, fd: BorrowedFd<'_>, obj: Object) -> io::Result<()> {
         let key = key_of(fd)?;
-        self.maps.lock().by_key.insert(key, obj);
+        let mut m = self.maps.lock();
+        if m.by_key.insert(key, obj).is_none() {
+            m.devices += 1;
+        }
         Ok(())
+    }
+
+    /// Records that a device node (`add_device`) was opened: its fds may
+    /// be anywhere from now on.
+    pub fn note_device_open(&self) {
+        self.maps.lock().device_opened = true;
+    }
+
+    /// Whether any fd of ours may be open in a program: false until a
+    /// device node was opened or an object was made, so that calls about
+    /// fds need no look-up before.
+    pub fn may_have_objects(&self) -> bool {
+        let m = self.maps.lock();
+        m.device_opened || m.by_key.len() > m.devices
     }
 
     /// A new open description of the memfd standing for `buf` (made on

@@ -14,7 +14,7 @@ use dmasync::fence::Interrupt;
 use crate::ioctl::{self, efault, Ctx, Outcome};
 use crate::objects::{Object, Registry};
 use crate::paths::{classify, Node};
-use crate::sys::files::{fstat_bytes, statx_bytes};
+use crate::stat::Identity;
 use crate::sys::mem;
 use crate::sys::seccomp::{Answer, Listener, Notif};
 use dmasync::fence::sw_sync::Timeline;
@@ -179,6 +179,29 @@ impl Ctx for Call<'_> {
 /// How often a worker checks that its caller still waits.
 const WAIT_CHECK: std::time::Duration = std::time::Duration::from_millis(50);
 
+/// Writes what stat says of `fd` as `id` (a `struct statx` when
+/// `statx_mask` is given) to the caller's `buf`.
+fn stat_answer(
+    n: &Req<'_>,
+    fd: BorrowedFd<'_>,
+    id: Identity,
+    buf: u64,
+    flags: i32,
+    statx_mask: Option<u32>,
+) -> Answer {
+    let bytes = match statx_mask {
+        Some(mask) => id.statx(fd, flags, mask),
+        None => id.stat(fd),
+    };
+    match bytes {
+        Ok(b) => match mem::write(n.pid, buf, &b) {
+            Ok(()) => Answer::Value(0),
+            Err(_) => Answer::Error(libc::EFAULT),
+        },
+        Err(e) => Answer::Error(errno_of(&e)),
+    }
+}
+
 fn outcome_answer(o: Outcome) -> Answer {
     match o {
         Ok(v) => Answer::Value(v),
@@ -301,6 +324,7 @@ impl Supervisor {
                 self.open(n, a[0] as i32, a[1], u64::from_le_bytes(how) as i32)
             }
             libc::SYS_newfstatat => self.stat(n, a[0] as i32, a[1], a[2], a[3] as i32, None),
+            libc::SYS_fstat => self.fd_stat(n, a[0] as i32, a[1], 0, None),
             #[cfg(target_arch = "x86_64")]
             libc::SYS_stat => self.stat(n, libc::AT_FDCWD, a[0], a[1], 0, None),
             #[cfg(target_arch = "x86_64")]
@@ -502,6 +526,7 @@ impl Supervisor {
                 }
             }
             Node::HeapSystem | Node::Udmabuf => {
+                self.registry.note_device_open();
                 let t = self.templates.of(node).expect("file node");
                 let path = format!("/proc/self/fd/{}", std::os::fd::AsRawFd::as_raw_fd(&t));
                 match rustix::fs::open(
@@ -560,6 +585,8 @@ impl Supervisor {
         Ok(fd)
     }
 
+    /// `stat` and its kin of a path (`dirfd`, `path`), or of the fd
+    /// `dirfd` when `AT_EMPTY_PATH` is given with an empty or null path.
     fn stat(
         &self,
         n: &Req<'_>,
@@ -569,29 +596,52 @@ impl Supervisor {
         flags: i32,
         statx_mask: Option<u32>,
     ) -> Option<Answer> {
+        if flags & libc::AT_EMPTY_PATH != 0 {
+            let mut first = [0u8; 1];
+            if path == 0 || (mem::read(n.pid, path, &mut first).is_ok() && first[0] == 0) {
+                return self.fd_stat(n, dirfd, buf, flags, statx_mask);
+            }
+        }
         let Some((node, slash)) = self.node(n, dirfd, path) else {
             return Some(Answer::Continue);
         };
         if !self.valid(n) {
             return None;
         }
-        let Some(fd) = self.templates.of(node) else {
+        let (Some(fd), Some(id)) = (self.templates.of(node), Identity::of_node(node)) else {
             return Some(Answer::Error(ENOENT));
         };
         if slash && !node.is_dir() {
             return Some(Answer::Error(ENOTDIR));
         }
-        let bytes = match statx_mask {
-            Some(mask) => statx_bytes(fd, flags, mask),
-            None => fstat_bytes(fd),
+        Some(stat_answer(n, fd, id, buf, flags, statx_mask))
+    }
+
+    /// `fstat(fd)`, or `fstatat`/`statx` of an fd: ours are answered as
+    /// the kernel's files (src/stat.rs), any other is the kernel's.
+    fn fd_stat(
+        &self,
+        n: &Req<'_>,
+        fd: i32,
+        buf: u64,
+        flags: i32,
+        statx_mask: Option<u32>,
+    ) -> Option<Answer> {
+        if fd < 0 || !self.registry.may_have_objects() {
+            return Some(Answer::Continue);
+        }
+        let Some(obj) = self.registry.lookup(n.pid, fd as u64) else {
+            return Some(Answer::Continue);
         };
-        Some(match bytes {
-            Ok(b) => match mem::write(n.pid, buf, &b) {
-                Ok(()) => Answer::Value(0),
-                Err(_) => Answer::Error(libc::EFAULT),
-            },
-            Err(e) => Answer::Error(errno_of(&e)),
-        })
+        let file = match self.registry.get_fd(n.pid, fd) {
+            Ok(f) => f,
+            Err(e) => return Some(Answer::Error(e)),
+        };
+        if !self.valid(n) {
+            return None;
+        }
+        let id = Identity::of_object(&obj);
+        Some(stat_answer(n, file.as_fd(), id, buf, flags, statx_mask))
     }
 
     fn access(&self, n: &Req<'_>, dirfd: i32, path: u64, mode: i32, flags: i32) -> Option<Answer> {

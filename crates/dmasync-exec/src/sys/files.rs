@@ -4,22 +4,28 @@
 use std::io;
 use std::os::fd::{AsRawFd, BorrowedFd};
 
-/// `fstat` of `fd` as the bytes of the architecture's `struct stat`.
-pub fn fstat_bytes(fd: BorrowedFd<'_>) -> io::Result<Vec<u8>> {
+/// `fstat(fd)`.
+pub fn fstat(fd: BorrowedFd<'_>) -> io::Result<libc::stat> {
     // SAFETY: all-zero is a valid `struct stat` (plain integers).
     let mut st: libc::stat = unsafe { std::mem::zeroed() };
     // SAFETY: the kernel writes one `struct stat` into `st`.
     if unsafe { libc::fstat(fd.as_raw_fd(), &mut st) } != 0 {
         return Err(io::Error::last_os_error());
     }
-    // SAFETY: `st` is plain old data of exactly this size, fully written.
+    Ok(st)
+}
+
+/// A `struct stat` as the bytes a program's buffer receives.
+pub fn stat_bytes(st: &libc::stat) -> Vec<u8> {
+    // SAFETY: `st` is plain old data of exactly this size, fully
+    // initialised (zeroed, then written by the kernel).
     let bytes = unsafe {
         std::slice::from_raw_parts(
-            (&st as *const libc::stat).cast::<u8>(),
+            (st as *const libc::stat).cast::<u8>(),
             std::mem::size_of::<libc::stat>(),
         )
     };
-    Ok(bytes.to_vec())
+    bytes.to_vec()
 }
 
 /// Size of `struct statx` (fixed by the UAPI).
