@@ -122,7 +122,10 @@ pub fn dispatch(ctx: &dyn Ctx, obj: &Object, cmd: u32) -> Outcome {
     // with -ENOENT by the time the program asks, as in the kernel).
     ctx.registry().on_inotify();
     match obj.kind() {
-        Kind::Drm => return drm_ioctl(ctx, obj, cmd),
+        Kind::Drm => {
+            ctx.registry().on_released_drm_files();
+            return drm_ioctl(ctx, obj, cmd);
+        }
         Kind::Heap => return heap_ioctl(ctx, cmd),
         _ => {}
     }

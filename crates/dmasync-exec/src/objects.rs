@@ -17,8 +17,12 @@
 //!   description (a reopen through /proc/self/fd); inotify IN_CLOSE_* on the
 //!   inode counts their releases and the model's buffer is dropped when the
 //!   last one goes.
-//! * A DRM file (`/dev/dri/card0`, `renderD128`) is a sealed memfd per
-//!   open, released like a timeline.
+//! * A DRM file (`/dev/dri/card0`, `renderD128`) is the read end of a pipe
+//!   too, whose write end is never written: like the kernel's DRM file of a
+//!   device that queues no events, it polls no events, can be added to an
+//!   epoll and blocks on read (EAGAIN when O_NONBLOCK). Its release is seen
+//!   as a sync file's; the releases queued when a DRM call is served are
+//!   handled first ([`Registry::on_released_drm_files`]).
 //! * `/dev/dma_heap/system` and `/dev/udmabuf` are stateless: every open
 //!   is a new description of one template memfd, found by its inode.
 //!
@@ -88,8 +92,7 @@ pub struct DmaBufObj {
 pub struct DrmFileObj {
     /// The model's file; dropping it is closing the file.
     pub file: DrmFile,
-    _memfd: OwnedFd,
-    wd: i32,
+    write_end: Arc<OwnedFd>,
 }
 
 /// What one of our fds is.
@@ -400,18 +403,35 @@ impl Registry {
     /// Makes an open DRM file; returns the description to install in the
     /// caller, opened with `flags` (access mode and O_NONBLOCK).
     pub fn new_drm_file(&self, file: DrmFile, flags: rustix::fs::OFlags) -> io::Result<OwnedFd> {
-        let (memfd, theirs, wd, key) = self.watched_memfd("drm", 0o666, flags)?;
-        let mut m = self.maps.lock();
-        m.by_watch.insert(wd, key);
-        m.by_key.insert(
+        let (r, w, key) = self.watched_pipe()?;
+        if !flags.contains(rustix::fs::OFlags::NONBLOCK) {
+            rustix::fs::fcntl_setfl(&r, rustix::fs::OFlags::empty())?;
+        }
+        self.maps.lock().by_key.insert(
             key,
-            Object::Drm(Arc::new(DrmFileObj {
-                file,
-                _memfd: memfd,
-                wd,
-            })),
+            Object::Drm(Arc::new(DrmFileObj { file, write_end: w })),
         );
-        Ok(theirs)
+        Ok(r)
+    }
+
+    /// A non-blocking pipe whose write end the registry's epoll watches
+    /// (its release is [`Registry::on_write_end`]); the read end, the
+    /// write end and the read end's key. The caller registers the key.
+    fn watched_pipe(&self) -> io::Result<(OwnedFd, Arc<OwnedFd>, Key)> {
+        let (r, w) = rustix::pipe::pipe_with(
+            rustix::pipe::PipeFlags::CLOEXEC | rustix::pipe::PipeFlags::NONBLOCK,
+        )?;
+        let key = key_of(r.as_fd())?;
+        let w = Arc::new(w);
+        let token = TOKEN_WRITE_END | w.as_raw_fd() as u32 as u64;
+        epoll::add(
+            &self.epoll,
+            &*w,
+            epoll::EventData::new_u64(token),
+            epoll::EventFlags::empty(),
+        )?;
+        self.maps.lock().by_write_end.insert(w.as_raw_fd(), key);
+        Ok((r, w, key))
     }
 
     /// A sealed empty memfd with `mode`, a description of it for the
@@ -471,31 +491,19 @@ impl Registry {
         raw_name: [u8; 32],
     ) -> io::Result<OwnedFd> {
         let fence = file.fence().clone();
-        let (r, w) = rustix::pipe::pipe_with(
-            rustix::pipe::PipeFlags::CLOEXEC | rustix::pipe::PipeFlags::NONBLOCK,
-        )?;
         // Both ends are non-blocking: a read() of a pending sync file (the
         // kernel answers EINVAL) must not hang the program; it gets EAGAIN.
-        let key = key_of(r.as_fd())?;
-        let w = Arc::new(w);
-        let token = TOKEN_WRITE_END | w.as_raw_fd() as u32 as u64;
-        epoll::add(
-            &self.epoll,
-            &*w,
-            epoll::EventData::new_u64(token),
-            epoll::EventFlags::empty(),
-        )?;
+        let (r, w, key) = self.watched_pipe()?;
         let file = Arc::new(SyncFileObj {
             file,
             raw_name,
             write_end: w.clone(),
             callback: Mutex::new(None),
         });
-        {
-            let mut m = self.maps.lock();
-            m.by_write_end.insert(w.as_raw_fd(), key);
-            m.by_key.insert(key, Object::SyncFile(file.clone()));
-        }
+        self.maps
+            .lock()
+            .by_key
+            .insert(key, Object::SyncFile(file.clone()));
         let w2 = w.clone();
         match fence.add_callback(move |_| write_byte(&w2)) {
             Ok(id) => *file.callback.lock() = Some(id),
@@ -525,8 +533,8 @@ impl Registry {
         Ok(theirs)
     }
 
-    /// Handles one epoll event of a write end: its sync file is released
-    /// when the event reports an error (no reader left).
+    /// Handles one epoll event of a write end: its sync file or DRM file
+    /// is released (the event reports an error: no reader left).
     pub(crate) fn on_write_end(&self, fd: RawFd) {
         let obj = {
             let mut m = self.maps.lock();
@@ -535,11 +543,57 @@ impl Registry {
             };
             m.by_key.remove(&key)
         };
-        if let Some(Object::SyncFile(f)) = obj {
-            let _ = epoll::delete(&self.epoll, &*f.write_end);
-            if let Some(id) = f.callback.lock().take() {
-                f.file.fence().remove_callback(id);
+        match obj {
+            Some(Object::SyncFile(f)) => {
+                let _ = epoll::delete(&self.epoll, &*f.write_end);
+                if let Some(id) = f.callback.lock().take() {
+                    f.file.fence().remove_callback(id);
+                }
             }
+            // The last reference usually; a call in flight may hold
+            // another, and the file is closed when that one ends.
+            Some(Object::Drm(f)) => {
+                let _ = epoll::delete(&self.epoll, &*f.write_end);
+            }
+            _ => {}
+        }
+    }
+
+    /// Handles the DRM files whose last description the program has
+    /// released: a close() returns after its pipe reports the error, so
+    /// once this ran every DRM file the program closed before its current
+    /// call is closed (DRM master passes on, GEM handles go), as in the
+    /// kernel. Other write ends are left to the main thread.
+    pub(crate) fn on_released_drm_files(&self) {
+        let drm_write_ends: Vec<(RawFd, Arc<OwnedFd>)> = {
+            let m = self.maps.lock();
+            m.by_write_end
+                .iter()
+                .filter_map(|(&fd, key)| match m.by_key.get(key) {
+                    Some(Object::Drm(f)) => Some((fd, f.write_end.clone())),
+                    _ => None,
+                })
+                .collect()
+        };
+        if drm_write_ends.is_empty() {
+            return;
+        }
+        use rustix::event::{poll, PollFd, PollFlags, Timespec};
+        let mut fds: Vec<PollFd<'_>> = drm_write_ends
+            .iter()
+            .map(|(_, w)| PollFd::new(&**w, PollFlags::empty()))
+            .collect();
+        if poll(&mut fds, Some(&Timespec::default())).is_err() {
+            return;
+        }
+        let released: Vec<RawFd> = fds
+            .iter()
+            .zip(&drm_write_ends)
+            .filter(|(p, _)| p.revents().contains(PollFlags::ERR))
+            .map(|(_, (fd, _))| *fd)
+            .collect();
+        for fd in released {
+            self.on_write_end(fd);
         }
     }
 
@@ -581,7 +635,6 @@ impl Registry {
             let wd = match &obj {
                 Some(Object::Timeline(t)) => t.wd,
                 Some(Object::DmaBuf(b)) => b.wd,
-                Some(Object::Drm(f)) => f.wd,
                 _ => continue,
             };
             let _ = inotify::remove_watch(&self.inotify, wd);

@@ -202,6 +202,21 @@ fn stat_answer(
     }
 }
 
+/// Whether thread `pid` has `CAP_SYS_ADMIN` in its effective set (its
+/// `/proc/<pid>/status` `CapEff` mask): the kernel's `capable()` as the
+/// DRM core asks it when a file is opened.
+fn has_sys_admin(pid: u32) -> bool {
+    const CAP_SYS_ADMIN: u32 = 21;
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("CapEff:"))
+                .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
+        })
+        .is_some_and(|caps| caps & (1 << CAP_SYS_ADMIN) != 0)
+}
+
 fn outcome_answer(o: Outcome) -> Answer {
     match o {
         Ok(v) => Answer::Value(v),
@@ -539,7 +554,12 @@ impl Supervisor {
                 }
             }
             Node::Card0 | Node::RenderD128 => {
-                let file = self.drm.open(node == Node::RenderD128);
+                // A DRM file closed before this open has been released (the
+                // new one may become master).
+                self.registry.on_released_drm_files();
+                let file = self
+                    .drm
+                    .open_with(node == Node::RenderD128, has_sys_admin(n.pid));
                 match self.registry.new_drm_file(file, oflags) {
                     Ok(fd) => Answer::Fd { fd, cloexec },
                     Err(e) => Answer::Error(errno_of(&e)),

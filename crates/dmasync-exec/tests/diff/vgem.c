@@ -82,6 +82,23 @@ static void device(void)
 	struct stat x, y;
 
 	out("card0: DRM_IOCTL_VERSION name %s", version_of(card));
+	{
+		/* The DRM file as a file: an event source that has no events. */
+		int ep = epoll_create1(EPOLL_CLOEXEC), nb = open("/dev/dri/card0", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+		struct epoll_event ev = { .events = EPOLLIN | EPOLLOUT };
+		char c[64];
+		out("card0: epoll ADD %s", rc(epoll_ctl(ep, EPOLL_CTL_ADD, card, &ev)));
+		out("card0: epoll_wait %s", epoll_now(ep, 0));
+		out("card0: poll IN|OUT %s", poll_now(card, POLLIN | POLLOUT, 0));
+		out("card0: O_NONBLOCK read %s", rc(read(nb, c, sizeof(c))));
+		out("card0: O_NONBLOCK read of 1 byte %s", rc(read(nb, c, 1)));
+		out("card0: write %s", rc(write(nb, c, 1)));
+		out("card0: F_GETFL access mode %s", (fcntl(card, F_GETFL) & O_ACCMODE) == O_RDWR ? "O_RDWR" : "other");
+		out("card0: F_GETFL O_NONBLOCK %s", yesno(fcntl(nb, F_GETFL) & O_NONBLOCK));
+		out("card0: lseek %s", rc(lseek(card, 0, SEEK_SET)));
+		close(nb);
+		close(ep);
+	}
 	out("open renderD128 %s", rc(render));
 	out("renderD128: DRM_IOCTL_VERSION name %s", version_of(render));
 	out("CREATE_DUMB 1024x1x32 %s", dumb(card, 1024, 1, &h, &size) ? errname(errno) : "ok");
