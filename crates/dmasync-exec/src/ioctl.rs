@@ -54,6 +54,8 @@ pub enum Kind {
     Heap,
     /// `/dev/udmabuf`.
     Udmabuf,
+    /// An `O_PATH` open of a virtual file.
+    PathOnly,
 }
 
 impl Object {
@@ -66,6 +68,7 @@ impl Object {
             Object::Drm(_) => Kind::Drm,
             Object::Heap => Kind::Heap,
             Object::Udmabuf => Kind::Udmabuf,
+            Object::PathOnly(_) => Kind::PathOnly,
         }
     }
 }
@@ -122,6 +125,7 @@ pub fn dispatch(ctx: &dyn Ctx, obj: &Object, cmd: u32) -> Outcome {
     // with -ENOENT by the time the program asks, as in the kernel).
     ctx.registry().on_inotify();
     match obj.kind() {
+        Kind::PathOnly => return Err(libc::EBADF),
         Kind::Drm => {
             ctx.registry().on_released_drm_files();
             return drm_ioctl(ctx, obj, cmd);

@@ -110,6 +110,9 @@ pub enum Object {
     Heap,
     /// `/dev/udmabuf`.
     Udmabuf,
+    /// An `O_PATH` open of a virtual file: every ioctl is EBADF, as on a
+    /// file that is not open.
+    PathOnly(crate::paths::Node),
 }
 
 /// Kinds of epoll tokens.

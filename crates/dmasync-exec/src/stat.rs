@@ -125,6 +125,9 @@ impl Identity {
             Object::Drm(_) => Identity::char_device(DRM_MAJOR, 0),
             Object::Heap => Identity::char_device(DMA_HEAP_MAJOR, 0),
             Object::Udmabuf => Identity::char_device(MISC_MAJOR, UDMABUF_MINOR),
+            Object::PathOnly(node) => {
+                Identity::of_node(*node).unwrap_or(Identity::anonymous(Some(0)))
+            }
         }
     }
 

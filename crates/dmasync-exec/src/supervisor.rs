@@ -33,6 +33,10 @@ pub(crate) struct Templates {
     heap: OwnedFd,
     udmabuf: OwnedFd,
     dri_node: OwnedFd,
+    /// One file per virtual file node, registered as its `O_PATH` open
+    /// ([`Object::PathOnly`]): ADDFD cannot install `O_PATH` files, so an
+    /// `O_PATH` open gets a read-only description of this one.
+    path_only: Vec<(Node, OwnedFd)>,
     /// 0755 directories standing for the virtual directories (already
     /// removed from the file system; only their fds are kept), with their
     /// identities, to recognise them as a `dirfd`.
@@ -81,6 +85,17 @@ impl Templates {
             heap: template("system", 0o666)?,
             udmabuf: template("udmabuf", 0o666)?,
             dri_node: template("dri", 0o666)?,
+            path_only: [
+                Node::SwSync,
+                Node::Info,
+                Node::HeapSystem,
+                Node::Udmabuf,
+                Node::Card0,
+                Node::RenderD128,
+            ]
+            .into_iter()
+            .map(|node| Ok((node, template("path", 0o600)?)))
+            .collect::<io::Result<_>>()?,
             dirs,
         })
     }
@@ -257,6 +272,9 @@ impl Supervisor {
     pub(crate) fn new(registry: Registry, templates: Templates) -> io::Result<Supervisor> {
         registry.add_device(templates.heap.as_fd(), Object::Heap)?;
         registry.add_device(templates.udmabuf.as_fd(), Object::Udmabuf)?;
+        for (node, fd) in &templates.path_only {
+            registry.add_device(fd.as_fd(), Object::PathOnly(*node))?;
+        }
         Ok(Supervisor {
             epolls: crate::epoll_proxy::Proxies::new(&registry),
             registry,
@@ -514,9 +532,17 @@ impl Supervisor {
             }
             // An O_PATH open does not open the file (no timeline is made).
             // O_PATH files cannot be installed (ADDFD takes only full
-            // files): a read-only description of the template instead.
+            // files): a read-only description of the node's path-only
+            // file instead.
             n if !n.is_dir() && oflags.contains(OFlags::PATH) => {
-                let t = self.templates.of(node).expect("file node");
+                self.registry.note_device_open();
+                let t = self
+                    .templates
+                    .path_only
+                    .iter()
+                    .find(|p| p.0 == node)
+                    .map(|p| p.1.as_fd())
+                    .expect("file node");
                 let path = format!("/proc/self/fd/{}", std::os::fd::AsRawFd::as_raw_fd(&t));
                 match rustix::fs::open(
                     path,

@@ -118,12 +118,6 @@ const KNOWN: &[(&str, &str, &str, &str)] = &[
         "a timeline is a memfd",
     ),
     (
-        "sync-bad",
-        "o_path: INC EBADF",
-        "o_path: INC ENOTTY",
-        "an O_PATH open of sw_sync is served as a read-only description of a template file (ADDFD cannot install O_PATH files)",
-    ),
-    (
         "dmabuf",
         "heap: fdinfo flags:\t02000002",
         "heap: fdinfo flags:\t02100002",
@@ -182,12 +176,6 @@ const KNOWN: &[(&str, &str, &str, &str)] = &[
         "udmabuf: a tmp file that is not a memfd EINVAL",
         "udmabuf: a tmp file that is not a memfd EBADFD",
         "/tmp here is not tmpfs (it was in the kernel oracle): the file is not shmem",
-    ),
-    (
-        "dmabuf-bad",
-        "fd: ALLOC on an O_PATH heap fd EBADF",
-        "fd: ALLOC on an O_PATH heap fd ok",
-        "an O_PATH open of the heap is served as a read-only description of a template file (ADDFD cannot install O_PATH files)",
     ),
     (
         "dmabuf-files",
