@@ -1,6 +1,6 @@
 //! The differential test: probe programs (tests/diff/*.c, built here with
-//! gcc, dynamically linked, and crates/dmasync-probe, the Rust probe on
-//! rustix) run under the built `dmasync exec`, and their normalised output
+//! gcc, dynamically linked; crates/dmasync-probe, the Rust probe on
+//! rustix; crates/dmasync-drm-probe, a client of the `drm` crate) run under the built `dmasync exec`, and their normalised output
 //! must equal what the real Linux 6.12 kernel printed for the same programs
 //! (tests/diff/golden/*.txt, written by tests/diff/regenerate.sh in the
 //! kernel oracle).
@@ -27,6 +27,14 @@ const PENDING: &[(&str, &str)] = &[(
     "vgem-expiry",
     "slow: 10 s fence expiry (it passes: run it with DMASYNC_DIFF_PENDING=1)",
 )];
+
+/// Why drm-rs's auth and master calls differ (see [`KNOWN`]).
+const DRM_RS_AUTH: &str = "GET_UNIQUE, GET_CLIENT, GET_MAGIC, AUTH_MAGIC, SET_MASTER and DROP_MASTER are not modelled (dmasync::drm: no handler, EINVAL); the kernel also authenticates every file a CAP_SYS_ADMIN process opens";
+/// Why drm-rs's dumb-buffer mapping differs.
+const DRM_RS_MAP: &str =
+    "mmap is not trapped: the DRM file is a pipe's read end, which has no dumb offsets";
+/// Why drm-rs's `DrmNode` differs.
+const DRM_RS_SYSFS: &str = "drm-rs's is_device_drm stats /sys/dev/char/226:N/device/drm (and dev_path lists that directory), which dmasync does not serve: on a host without DRM it is missing, so DrmNode is NotDrmNode";
 
 /// Accepted differences: (probe, golden line, dmasync's line or "" when
 /// dmasync prints no line in its place, why). Each
@@ -471,6 +479,37 @@ const KNOWN: &[(&str, &str, &str, &str)] = &[
         "mmap of the DRM fd at the dumb offset EACCES",
         "mmap is not trapped: the DRM file is a pipe's read end, which has no dumb offsets",
     ),
+    ("drm-rs", "card0: get_bus_id ok \"\"", "card0: get_bus_id EINVAL", DRM_RS_AUTH),
+    ("drm-rs", "renderD128: get_bus_id EACCES", "renderD128: get_bus_id EINVAL", DRM_RS_AUTH),
+    ("drm-rs", "card0: authenticated yes", "card0: authenticated EINVAL", DRM_RS_AUTH),
+    ("drm-rs", "card0 again: authenticated yes", "card0 again: authenticated EINVAL", DRM_RS_AUTH),
+    ("drm-rs", "renderD128: authenticated EACCES", "renderD128: authenticated EINVAL", DRM_RS_AUTH),
+    ("drm-rs", "card0: generate_auth_token ok", "card0: generate_auth_token EINVAL", DRM_RS_AUTH),
+    ("drm-rs", "card0: generate_auth_token again ok, same token yes", "card0: generate_auth_token again EINVAL, same token no", DRM_RS_AUTH),
+    ("drm-rs", "renderD128: generate_auth_token EACCES", "renderD128: generate_auth_token EINVAL", DRM_RS_AUTH),
+    ("drm-rs", "card0 again: generate_auth_token ok", "card0 again: generate_auth_token EINVAL", DRM_RS_AUTH),
+    ("drm-rs", "card0 again: token differs from card0's yes", "card0 again: token differs from card0's no", DRM_RS_AUTH),
+    ("drm-rs", "card0 again: authenticate its own token EACCES", "card0 again: authenticate its own token no token", DRM_RS_AUTH),
+    ("drm-rs", "renderD128: authenticate card0 again's token EACCES", "renderD128: authenticate card0 again's token no token", DRM_RS_AUTH),
+    ("drm-rs", "card0: authenticate card0 again's token ok", "card0: authenticate card0 again's token no token", DRM_RS_AUTH),
+    ("drm-rs", "card0: authenticate it twice EINVAL", "card0: authenticate it twice no token", DRM_RS_AUTH),
+    ("drm-rs", "card0: authenticate its own token ok", "card0: authenticate its own token no token", DRM_RS_AUTH),
+    ("drm-rs", "card0: acquire_master_lock as master ok", "card0: acquire_master_lock as master EINVAL", DRM_RS_AUTH),
+    ("drm-rs", "card0 again: acquire_master_lock while card0 is master EBUSY", "card0 again: acquire_master_lock while card0 is master EINVAL", DRM_RS_AUTH),
+    ("drm-rs", "renderD128: acquire_master_lock EACCES", "renderD128: acquire_master_lock EINVAL", DRM_RS_AUTH),
+    ("drm-rs", "renderD128: release_master_lock EACCES", "renderD128: release_master_lock EINVAL", DRM_RS_AUTH),
+    ("drm-rs", "card0: release_master_lock ok", "card0: release_master_lock EINVAL", DRM_RS_AUTH),
+    ("drm-rs", "card0 again: acquire_master_lock ok", "card0 again: acquire_master_lock EINVAL", DRM_RS_AUTH),
+    ("drm-rs", "card0 again: release_master_lock ok", "card0 again: release_master_lock EINVAL", DRM_RS_AUTH),
+    ("drm-rs", "card0: acquire_master_lock again ok", "card0: acquire_master_lock again EINVAL", DRM_RS_AUTH),
+    ("drm-rs", "card0: map_dumb_buffer ok, 16384 bytes", "card0: map_dumb_buffer EACCES", DRM_RS_MAP),
+    ("drm-rs", "card0: dumb mapping reads back its writes yes", "", DRM_RS_MAP),
+    ("drm-rs", "DrmNode::from_file card0: ok card0 ty Primary 226:0 dev_path /dev/dri/card0 primary /dev/dri/card0 control none render /dev/dri/renderD128 has_render yes node_with_type Render renderD128", "DrmNode::from_file card0: NotDrmNode", DRM_RS_SYSFS),
+    ("drm-rs", "DrmNode::from_file renderD128: ok renderD128 ty Render 226:128 dev_path /dev/dri/renderD128 primary /dev/dri/card0 control none render /dev/dri/renderD128 has_render yes node_with_type Render renderD128", "DrmNode::from_file renderD128: NotDrmNode", DRM_RS_SYSFS),
+    ("drm-rs", "DrmNode::from_path /dev/dri/renderD128: ok renderD128 ty Render 226:128 dev_path /dev/dri/renderD128 primary /dev/dri/card0 control none render /dev/dri/renderD128 has_render yes node_with_type Render renderD128", "DrmNode::from_path /dev/dri/renderD128: NotDrmNode", DRM_RS_SYSFS),
+    ("drm-rs", "DrmNode::from_dev_id 226:0: ok card0 ty Primary 226:0 dev_path /dev/dri/card0 primary /dev/dri/card0 control none render /dev/dri/renderD128 has_render yes node_with_type Render renderD128", "DrmNode::from_dev_id 226:0: NotDrmNode", DRM_RS_SYSFS),
+    ("drm-rs", "is_device_drm 226:128 yes", "is_device_drm 226:128 no", DRM_RS_SYSFS),
+    ("drm-rs", "path_to_type /dev/dri/card0 Render Ok(\"/dev/dri/renderD128\")", "path_to_type /dev/dri/card0 Render Err(\"NotFound\")", DRM_RS_SYSFS),
 ];
 
 /// The C probes, one per golden file.
@@ -504,7 +543,7 @@ fn profile_dir() -> PathBuf {
         .to_path_buf()
 }
 
-/// Builds `dmasync` and `dmasync-probe` once (as tests/exec.rs does for
+/// Builds `dmasync`, `dmasync-probe` and `dmasync-drm-probe` once (as tests/exec.rs does for
 /// `dmasync`); returns the profile directory.
 fn binaries() -> &'static Path {
     static BUILT: OnceLock<PathBuf> = OnceLock::new();
@@ -513,13 +552,22 @@ fn binaries() -> &'static Path {
         let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
         let dir = profile_dir();
         let mut cmd = Command::new(cargo);
-        cmd.args(["build", "-q", "-p", "dmasync-cli", "-p", "dmasync-probe"])
-            .current_dir(&root);
+        cmd.args([
+            "build",
+            "-q",
+            "-p",
+            "dmasync-cli",
+            "-p",
+            "dmasync-probe",
+            "-p",
+            "dmasync-drm-probe",
+        ])
+        .current_dir(&root);
         if dir.file_name().is_some_and(|n| n == "release") {
             cmd.arg("--release");
         }
         let st = cmd.status().expect("cargo runs");
-        assert!(st.success(), "building dmasync and dmasync-probe failed");
+        assert!(st.success(), "building dmasync and the Rust probes failed");
         dir
     })
 }
@@ -798,6 +846,15 @@ fn diff_rust_probe() {
     report("dmasync-probe", "sync", &got, how);
 }
 
+/// A client of the `drm` crate (drm-rs), unmodified, gives the kernel's
+/// answers (golden/drm-rs.txt).
+#[test]
+fn diff_drm_rs() {
+    let bin = binaries().join("dmasync-drm-probe");
+    let (got, how) = run_under_dmasync(&bin);
+    report("drm-rs", "drm-rs", &got, how);
+}
+
 /// Every probe has its source and its golden file; the lists name only
 /// probes that exist.
 #[test]
@@ -814,7 +871,7 @@ fn probes_have_sources_and_golden_files() {
     }
     for k in KNOWN {
         assert!(
-            PROBES.contains(&k.0) || k.0 == "dmasync-probe",
+            PROBES.contains(&k.0) || k.0 == "dmasync-probe" || k.0 == "drm-rs",
             "known difference of unknown probe {}",
             k.0
         );

@@ -235,6 +235,42 @@ fn syncobj_ioctls_are_eopnotsupp_on_both_nodes() {
     }
 }
 
+/// vgem has no DRIVER_MODESET: every mode-setting handler answers
+/// EOPNOTSUPP once the permission check (DRM_MASTER, no DRM_RENDER_ALLOW)
+/// has passed.
+#[test]
+fn mode_setting_ioctls_are_eopnotsupp_after_the_permission_check() {
+    use dmasync::drm::{Op, CORE_IOCTLS, DRM_MASTER};
+    let dev = Device::new();
+    let master = dev.open(false);
+    let other = dev.open(false);
+    let render = dev.open(true);
+    let mode: Vec<_> = CORE_IOCTLS
+        .iter()
+        .filter(|d| d.op == Op::NoModeset)
+        .collect();
+    assert!(mode.len() > 30);
+    let getfb2 = DRM_IOCTL_BASE as u32 * 256 + 0xCE;
+    let d = CORE_IOCTLS
+        .iter()
+        .find(|d| d.cmd & 0xFFFF == getfb2)
+        .unwrap();
+    let arg = vec![0; 104];
+    assert_eq!(call(&master, d.cmd, &arg).ret(), -EINVAL, "GETFB2");
+    assert_eq!(call(&render, d.cmd, &arg).ret(), -EACCES, "GETFB2");
+    for d in mode {
+        let arg = vec![0; dmasync::uapi::ioctl::ioc_size(d.cmd)];
+        assert_eq!(call(&master, d.cmd, &arg).ret(), -EOPNOTSUPP, "{}", d.name);
+        let want = if d.flags & DRM_MASTER != 0 {
+            -EACCES
+        } else {
+            -EOPNOTSUPP
+        };
+        assert_eq!(call(&other, d.cmd, &arg).ret(), want, "{}", d.name);
+        assert_eq!(call(&render, d.cmd, &arg).ret(), -EACCES, "{}", d.name);
+    }
+}
+
 // ---------------------------------------------------------------- VERSION
 
 /// A caller whose memory is a set of buffers at fixed addresses.
@@ -268,16 +304,16 @@ fn version_two_call_protocol() {
         (v.version_major, v.version_minor, v.version_patchlevel),
         (1, 0, 0)
     );
-    assert_eq!((v.name_len, v.date_len, v.desc_len), (4, 8, 20));
+    assert_eq!((v.name_len, v.date_len, v.desc_len), (4, 1, 20));
 
     mem.0.insert(0x1000, vec![0; 4]);
-    mem.0.insert(0x2000, vec![0; 8]);
+    mem.0.insert(0x2000, vec![0; 1]);
     mem.0.insert(0x3000, vec![0; 20]);
     let arg = DrmVersion {
         name: 0x1000,
         name_len: 4,
         date: 0x2000,
-        date_len: 8,
+        date_len: 1,
         desc: 0x3000,
         desc_len: 20,
         ..Default::default()
@@ -285,7 +321,7 @@ fn version_two_call_protocol() {
     let (ret, _) = version(&f, arg, &mut mem);
     assert_eq!(ret, 0);
     assert_eq!(mem.0[&0x1000], b"vgem");
-    assert_eq!(mem.0[&0x2000], b"20120112");
+    assert_eq!(mem.0[&0x2000], b"0", "6.12.117 dropped the driver dates");
     assert_eq!(mem.0[&0x3000], b"Virtual GEM provider");
 }
 
@@ -305,7 +341,7 @@ fn version_truncates_to_the_user_length_and_reports_the_full_one() {
     let (ret, v) = version(&f, arg, &mut mem);
     assert_eq!(ret, 0);
     assert_eq!(mem.0[&0x1000], b"vg--", "no NUL appended");
-    assert_eq!((v.name_len, v.date_len, v.desc_len), (4, 8, 20));
+    assert_eq!((v.name_len, v.date_len, v.desc_len), (4, 1, 20));
 }
 
 #[test]

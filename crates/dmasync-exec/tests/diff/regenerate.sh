@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Regenerates the golden files of the differential test (tests/diff.rs):
 # builds every probe of this directory statically with gcc, and the Rust
-# probe (crates/dmasync-probe) with +crt-static, runs them all in one boot
-# of the real Linux 6.12 kernel (the kernel oracle, ../shared/kernel-oracle),
-# and writes each C probe's output to golden/NAME.txt. The Rust probe's
-# output must equal golden/sync.txt; the script fails otherwise.
+# probes with +crt-static, runs them all in one boot of the real Linux 6.12
+# kernel (the kernel oracle, ../shared/kernel-oracle), and writes each
+# probe's output to golden/NAME.txt. The Rust probes: `drm-rs`
+# (crates/dmasync-drm-probe, a client of the `drm` crate) has its own
+# golden file; crates/dmasync-probe, always run, must print golden/sync.txt
+# (the script fails otherwise).
 #
 #   bash crates/dmasync-exec/tests/diff/regenerate.sh [probe ...]
 #
@@ -26,19 +28,28 @@ if [ $# -gt 0 ]; then
 else
     probes=()
     for c in "$here"/*.c; do probes+=("$(basename "$c" .c)"); done
+    probes+=(drm-rs)
 fi
 
-# 1. The probes, static.
+# 1. The probes, static. A Rust probe's binary is named as its golden file.
+rust_triple=x86_64-unknown-linux-gnu
+rust_build() { # rust_build CRATE NAME
+    (cd "$root" && RUSTFLAGS="-C target-feature=+crt-static" \
+        cargo build -q --release -p "$1" --target "$rust_triple")
+    cp "$target/$rust_triple/release/$1" "$bin/$2"
+    extra+=("$bin/$2")
+}
 extra=()
 for p in "${probes[@]}"; do
-    gcc -O2 -Wall -Werror -static -o "$bin/$p" "$here/$p.c"
-    extra+=("$bin/$p")
+    case "$p" in
+        drm-rs) rust_build dmasync-drm-probe drm-rs ;;
+        *)
+            gcc -O2 -Wall -Werror -static -o "$bin/$p" "$here/$p.c"
+            extra+=("$bin/$p")
+            ;;
+    esac
 done
-rust_triple=x86_64-unknown-linux-gnu
-(cd "$root" && RUSTFLAGS="-C target-feature=+crt-static" \
-    cargo build -q --release -p dmasync-probe --target "$rust_triple")
-cp "$target/$rust_triple/release/dmasync-probe" "$bin/dmasync-probe"
-extra+=("$bin/dmasync-probe")
+rust_build dmasync-probe dmasync-probe
 
 # 2. The oracle's work directory: reuse the shared cache's kernel, sources
 #    and sw_sync module when it is warm; otherwise set everything up here.

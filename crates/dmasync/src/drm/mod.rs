@@ -28,11 +28,16 @@
 //! So an older, shorter struct works (its missing fields read as zero) and a
 //! newer, longer one is truncated to the kernel's fields plus zeroes.
 //!
-//! Not modelled: hot-unplug (`-ENODEV`) and the core ioctls vgem never
-//! needs (GET_UNIQUE, GET_MAGIC, AUTH_MAGIC, SET/DROP_MASTER,
-//! SET_CLIENT_CAP, FLINK, GEM_OPEN, the mode-setting ioctls other than the
-//! dumb-buffer ones): [`decode`] treats them as core numbers without
-//! handler (`-EINVAL`).
+//! The mode-setting ioctls (and SET_CLIENT_CAP, WAIT_VBLANK, the CRTC
+//! sequence ioctls) are in the table with the kernel's permission flags and
+//! a handler that answers `-EOPNOTSUPP` ([`Op::NoModeset`]; GETFB2
+//! `-EINVAL`): each kernel handler checks `DRIVER_MODESET` (or vblank
+//! support) first, and vgem has neither. So a render client gets `-EACCES` for them, as on the kernel.
+//!
+//! Not modelled: hot-unplug (`-ENODEV`) and the other core ioctls vgem never
+//! needs (GET_UNIQUE, GET_CLIENT, GET_MAGIC, AUTH_MAGIC, SET/DROP_MASTER,
+//! FLINK, GEM_OPEN, ATTACH/DETACHMODE, MODESET_CTL): [`decode`] treats them
+//! as core numbers without handler (`-EINVAL`).
 //!
 //! # Serving a process
 //!
@@ -113,6 +118,13 @@ pub enum Op {
     DestroyDumb,
     /// Any `drm_syncobj_*_ioctl`: `-EOPNOTSUPP` without `DRIVER_SYNCOBJ`.
     Syncobj,
+    /// A mode-setting handler (`drm_mode_*`, `drm_setclientcap`,
+    /// `drm_wait_vblank_ioctl`, `drm_crtc_*_sequence_ioctl`): `-EOPNOTSUPP`
+    /// without `DRIVER_MODESET` or vblank support.
+    NoModeset,
+    /// `drm_mode_getfb2_ioctl`: `-EINVAL` without `DRIVER_MODESET` (the one
+    /// mode-setting handler that does not answer `-EOPNOTSUPP`).
+    Getfb2,
     /// `vgem_fence_attach_ioctl`.
     VgemFenceAttach,
     /// `vgem_fence_signal_ioctl`.
@@ -144,8 +156,67 @@ const fn def(name: &'static str, cmd: u32, flags: u32, op: Op) -> IoctlDef {
     }
 }
 
+/// A mode-setting entry: the kernel's command `DRM_IOWR(nr, struct of
+/// size bytes)` (or `DRM_IOW` when `write_only`), its flags, [`Op::NoModeset`].
+const fn mode(name: &'static str, nr: u8, size: usize, flags: u32, write_only: bool) -> IoctlDef {
+    let cmd = if write_only {
+        crate::uapi::ioctl::iow(DRM_IOCTL_BASE, nr, size)
+    } else {
+        crate::uapi::ioctl::iowr(DRM_IOCTL_BASE, nr, size)
+    };
+    def(name, cmd, flags, Op::NoModeset)
+}
+
 /// The modelled core ioctls (`drm_ioctls[]`), looked up by `nr`.
 pub static CORE_IOCTLS: &[IoctlDef] = &[
+    // Mode setting, with the sizes of their x86-64 structs.
+    mode("DRM_IOCTL_SET_CLIENT_CAP", 0x0D, 16, 0, true),
+    mode("DRM_IOCTL_WAIT_VBLANK", 0x3A, 24, 0, false),
+    mode("DRM_IOCTL_CRTC_GET_SEQUENCE", 0x3B, 24, 0, false),
+    mode("DRM_IOCTL_CRTC_QUEUE_SEQUENCE", 0x3C, 24, 0, false),
+    mode("DRM_IOCTL_MODE_GETRESOURCES", 0xA0, 64, 0, false),
+    mode("DRM_IOCTL_MODE_GETCRTC", 0xA1, 104, 0, false),
+    mode("DRM_IOCTL_MODE_SETCRTC", 0xA2, 104, DRM_MASTER, false),
+    mode("DRM_IOCTL_MODE_CURSOR", 0xA3, 28, DRM_MASTER, false),
+    mode("DRM_IOCTL_MODE_GETGAMMA", 0xA4, 32, 0, false),
+    mode("DRM_IOCTL_MODE_SETGAMMA", 0xA5, 32, DRM_MASTER, false),
+    mode("DRM_IOCTL_MODE_GETENCODER", 0xA6, 20, 0, false),
+    mode("DRM_IOCTL_MODE_GETCONNECTOR", 0xA7, 80, 0, false),
+    mode("DRM_IOCTL_MODE_GETPROPERTY", 0xAA, 64, 0, false),
+    mode("DRM_IOCTL_MODE_SETPROPERTY", 0xAB, 16, DRM_MASTER, false),
+    mode("DRM_IOCTL_MODE_GETPROPBLOB", 0xAC, 16, 0, false),
+    mode("DRM_IOCTL_MODE_GETFB", 0xAD, 28, 0, false),
+    mode("DRM_IOCTL_MODE_ADDFB", 0xAE, 28, 0, false),
+    mode("DRM_IOCTL_MODE_RMFB", 0xAF, 4, 0, false),
+    mode("DRM_IOCTL_MODE_PAGE_FLIP", 0xB0, 24, DRM_MASTER, false),
+    mode("DRM_IOCTL_MODE_DIRTYFB", 0xB1, 24, DRM_MASTER, false),
+    mode("DRM_IOCTL_MODE_GETPLANERESOURCES", 0xB5, 16, 0, false),
+    mode("DRM_IOCTL_MODE_GETPLANE", 0xB6, 32, 0, false),
+    mode("DRM_IOCTL_MODE_SETPLANE", 0xB7, 48, DRM_MASTER, false),
+    mode("DRM_IOCTL_MODE_ADDFB2", 0xB8, 104, 0, false),
+    mode("DRM_IOCTL_MODE_OBJ_GETPROPERTIES", 0xB9, 32, 0, false),
+    mode(
+        "DRM_IOCTL_MODE_OBJ_SETPROPERTY",
+        0xBA,
+        24,
+        DRM_MASTER,
+        false,
+    ),
+    mode("DRM_IOCTL_MODE_CURSOR2", 0xBB, 36, DRM_MASTER, false),
+    mode("DRM_IOCTL_MODE_ATOMIC", 0xBC, 56, DRM_MASTER, false),
+    mode("DRM_IOCTL_MODE_CREATEPROPBLOB", 0xBD, 16, 0, false),
+    mode("DRM_IOCTL_MODE_DESTROYPROPBLOB", 0xBE, 4, 0, false),
+    mode("DRM_IOCTL_MODE_CREATE_LEASE", 0xC6, 24, DRM_MASTER, false),
+    mode("DRM_IOCTL_MODE_LIST_LESSEES", 0xC7, 16, DRM_MASTER, false),
+    mode("DRM_IOCTL_MODE_GET_LEASE", 0xC8, 16, DRM_MASTER, false),
+    mode("DRM_IOCTL_MODE_REVOKE_LEASE", 0xC9, 4, DRM_MASTER, false),
+    def(
+        "DRM_IOCTL_MODE_GETFB2",
+        crate::uapi::ioctl::iowr(DRM_IOCTL_BASE, 0xCE, 104),
+        0,
+        Op::Getfb2,
+    ),
+    mode("DRM_IOCTL_MODE_CLOSEFB", 0xD0, 8, 0, false),
     def(
         "DRM_IOCTL_VERSION",
         DRM_IOCTL_VERSION,
@@ -523,7 +594,7 @@ pub struct DriverInfo {
     pub name: &'static str,
     /// `desc`.
     pub desc: &'static str,
-    /// `date` (6.12 still has it).
+    /// `date` ("0" for every driver in the 6.12.117 of the oracle).
     pub date: &'static str,
     /// `major`.
     pub major: i32,

@@ -247,7 +247,7 @@ impl Device {
         }
     }
 
-    /// The driver's identity (`vgem`, "Virtual GEM provider", 20120112, 1.0.0).
+    /// The driver's identity (`vgem`, "Virtual GEM provider", date "0", 1.0.0).
     pub fn driver(&self) -> &'static DriverInfo {
         &VGEM_DRIVER
     }
@@ -378,7 +378,7 @@ impl DrmFile {
     /// # Errors
     /// In [`Reply::result`]: the dispatcher's (`-ENOTTY`, `-EINVAL`,
     /// `-EACCES`, `-EFAULT`), then the handler's as documented on the typed
-    /// methods; the syncobj ioctls `-EOPNOTSUPP`.
+    /// methods; the syncobj and mode-setting ioctls `-EOPNOTSUPP`.
     pub fn ioctl(&self, cmd: u32, arg: &[u8], caller: &mut dyn Caller) -> Reply {
         dispatch(cmd, arg, &VGEM_IOCTLS, self.client(), |def, k| {
             self.handle(def.op, k, caller)
@@ -427,7 +427,8 @@ impl DrmFile {
                 a.handle = self.prime_fd_to_handle(&buf)?;
                 write_arg(k, &a.to_bytes());
             }
-            Op::Syncobj => return Err(Error::NotSupported),
+            Op::Syncobj | Op::NoModeset => return Err(Error::NotSupported),
+            Op::Getfb2 => return Err(Error::Invalid("no mode setting")),
             Op::VgemFenceAttach => {
                 let mut a = read_arg(k, DrmVgemFenceAttach::from_bytes)?;
                 let r = self.fence_attach(&mut a);

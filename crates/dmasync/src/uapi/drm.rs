@@ -104,8 +104,9 @@ pub const VGEM_FENCE_WRITE: u32 = 0x1;
 pub const VGEM_DRIVER_NAME: &str = "vgem";
 /// vgem's `DRM_IOCTL_VERSION` answer: description.
 pub const VGEM_DRIVER_DESC: &str = "Virtual GEM provider";
-/// vgem's `DRM_IOCTL_VERSION` answer: date.
-pub const VGEM_DRIVER_DATE: &str = "20120112";
+/// vgem's `DRM_IOCTL_VERSION` answer: date. 6.12 as the oracle runs it
+/// (6.12.117) answers "0" for every driver: the driver dates were dropped.
+pub const VGEM_DRIVER_DATE: &str = "0";
 /// vgem's `DRM_IOCTL_VERSION` answer: (major, minor, patchlevel).
 pub const VGEM_DRIVER_VERSION: (i32, i32, i32) = (1, 0, 0);
 
