@@ -280,6 +280,11 @@ impl Registry {
         self.maps.lock().by_key.get(&key).cloned()
     }
 
+    /// The object whose file has identity `key`, if any.
+    pub fn object_at(&self, key: Key) -> Option<Object> {
+        self.maps.lock().by_key.get(&key).cloned()
+    }
+
     /// Whether any dma-buf is alive (a cheap test before looking at fds).
     pub fn has_dma_bufs(&self) -> bool {
         !self.maps.lock().by_buf.is_empty()
