@@ -38,6 +38,9 @@ pub(crate) struct ProcFd {
     pub(crate) dir: String,
     /// The process whose fd table it is (the first number).
     pub(crate) pid: u32,
+    /// Whether the path named the caller itself (`self`, `thread-self`,
+    /// or its own thread id).
+    pub(crate) own: bool,
     pub(crate) fd: i32,
     pub(crate) entry: Entry,
 }
@@ -81,9 +84,11 @@ pub(crate) fn may_name_fd(path: &[u8]) -> bool {
     }
 }
 
-/// Parses an absolute, normalised path. `caller` is the calling thread;
-/// `tgid` gives its process (asked for `/proc/self` only).
-pub(crate) fn parse(abs: &[u8], caller: u32, tgid: impl FnOnce() -> Option<u32>) -> Option<ProcFd> {
+/// Parses an absolute, normalised path. `caller` is the calling thread:
+/// `/proc/self` and `/proc/thread-self` name its directory (the kernel's
+/// `self` is the thread group's, whose fd table is the same unless the
+/// thread unshared it).
+pub(crate) fn parse(abs: &[u8], caller: u32) -> Option<ProcFd> {
     let text = std::str::from_utf8(abs).ok()?;
     let parts: Vec<&str> = text.split('/').skip(1).collect();
     let num = |s: &str| {
@@ -92,14 +97,7 @@ pub(crate) fn parse(abs: &[u8], caller: u32, tgid: impl FnOnce() -> Option<u32>)
             .flatten()
     };
     let (dir, pid, rest) = match parts.as_slice() {
-        ["proc", "self", rest @ ..] => {
-            let p = tgid()?;
-            (format!("/proc/{p}"), p, rest)
-        }
-        ["proc", "thread-self", rest @ ..] => {
-            let p = tgid()?;
-            (format!("/proc/{p}/task/{caller}"), p, rest)
-        }
+        ["proc", "self" | "thread-self", rest @ ..] => (format!("/proc/{caller}"), caller, rest),
         ["proc", p, "task", t, rest @ ..] => {
             let (p, t) = (num(p)?, num(t)?);
             (format!("/proc/{p}/task/{t}"), p, rest)
@@ -117,20 +115,12 @@ pub(crate) fn parse(abs: &[u8], caller: u32, tgid: impl FnOnce() -> Option<u32>)
     };
     let fd = i32::try_from(num(fd)?).ok()?;
     Some(ProcFd {
+        own: dir == format!("/proc/{caller}") || dir.ends_with(&format!("/task/{caller}")),
         dir,
         pid,
         fd,
         entry,
     })
-}
-
-/// The thread group of thread `tid` (`Tgid:` of its status).
-pub(crate) fn tgid_of(tid: u32) -> Option<u32> {
-    let status = std::fs::read_to_string(format!("/proc/{tid}/status")).ok()?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("Tgid:"))
-        .and_then(|v| v.trim().parse().ok())
 }
 
 /// Whether `pid` is the supervisor itself or one of its threads: its fds
@@ -300,30 +290,34 @@ mod tests {
 
     #[test]
     fn paths_name_the_process_and_the_fd() {
-        let tgid = || Some(100);
         assert_eq!(
-            parse(b"/proc/self/fd/3", 101, tgid),
+            parse(b"/proc/self/fd/3", 101),
             Some(ProcFd {
-                dir: "/proc/100".into(),
-                pid: 100,
+                dir: "/proc/101".into(),
+                pid: 101,
+                own: true,
                 fd: 3,
                 entry: Entry::Fd
             })
         );
-        let t = parse(b"/proc/thread-self/fdinfo/7", 101, tgid).expect("parsed");
+        let t = parse(b"/proc/thread-self/fdinfo/7", 101).expect("parsed");
         assert_eq!(
-            (t.dir.as_str(), t.fd, t.entry),
-            ("/proc/100/task/101", 7, Entry::FdInfo)
+            (t.dir.as_str(), t.fd, t.entry, t.own),
+            ("/proc/101", 7, Entry::FdInfo, true)
         );
-        let t = parse(b"/proc/55/task/56/fd/0", 101, || panic!("not asked")).expect("parsed");
-        assert_eq!((t.dir.as_str(), t.pid), ("/proc/55/task/56", 55));
+        assert!(parse(b"/proc/100/task/101/fd/7", 101).expect("parsed").own);
+        let t = parse(b"/proc/55/task/56/fd/0", 101).expect("parsed");
+        assert_eq!(
+            (t.dir.as_str(), t.pid, t.own),
+            ("/proc/55/task/56", 55, false)
+        );
         assert_eq!(t.path(), "/proc/55/task/56/fd/0");
-        assert_eq!(parse(b"/proc/55/fd", 1, tgid), None);
-        assert_eq!(parse(b"/proc/55/fd/3/x", 1, tgid), None);
-        assert_eq!(parse(b"/proc/55/cwd/fd/3", 1, tgid), None);
-        assert_eq!(parse(b"/proc/x/fd/3", 1, tgid), None);
-        assert_eq!(parse(b"/sys/55/fd/3", 1, tgid), None);
-        assert_eq!(parse(b"/proc/self/fd/-1", 1, tgid), None);
+        assert_eq!(parse(b"/proc/55/fd", 1), None);
+        assert_eq!(parse(b"/proc/55/fd/3/x", 1), None);
+        assert_eq!(parse(b"/proc/55/cwd/fd/3", 1), None);
+        assert_eq!(parse(b"/proc/x/fd/3", 1), None);
+        assert_eq!(parse(b"/sys/55/fd/3", 1), None);
+        assert_eq!(parse(b"/proc/self/fd/-1", 1), None);
     }
 
     #[test]

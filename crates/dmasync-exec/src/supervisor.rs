@@ -510,7 +510,7 @@ impl Supervisor {
         dirfd: i32,
         path: &[u8],
         entry: procfs::Entry,
-    ) -> Option<(procfs::ProcFd, Object, crate::objects::Key)> {
+    ) -> Option<(procfs::ProcFd, Object)> {
         if !self.registry.may_have_objects() || !procfs::may_name_fd(path) {
             return None;
         }
@@ -519,13 +519,20 @@ impl Supervisor {
         } else {
             crate::paths::normalize(Some(&self.base_dir(n.pid, dirfd)?), path)
         };
-        let target = procfs::parse(&abs, n.pid, || procfs::tgid_of(n.pid))?;
-        if target.entry != entry || procfs::is_supervisor(target.pid) {
+        let target = procfs::parse(&abs, n.pid)?;
+        if target.entry != entry {
             return None;
         }
-        let key = target.key()?;
-        let obj = self.registry.object_at(key)?;
-        Some((target, obj, key))
+        // The caller's own fd: fetched (pidfd_getfd, cached pidfd);
+        // another process's: through /proc, unless it is the supervisor.
+        let obj = if target.own {
+            self.registry.lookup(n.pid, target.fd as u64)?
+        } else if procfs::is_supervisor(target.pid) {
+            return None;
+        } else {
+            self.registry.object_at(target.key()?)?
+        };
+        Some((target, obj))
     }
 
     /// `readlink`/`readlinkat`: the link of one of our fds in `/proc`
@@ -542,7 +549,7 @@ impl Supervisor {
         let Ok(path) = read_path(n, path) else {
             return Some(Answer::Continue);
         };
-        if let Some((_, obj, _)) = self.proc_fd(n, dirfd, &path, procfs::Entry::Fd) {
+        if let Some((_, obj)) = self.proc_fd(n, dirfd, &path, procfs::Entry::Fd) {
             if !self.valid(n) {
                 return None;
             }
@@ -567,7 +574,7 @@ impl Supervisor {
     /// ours, read-only: a file with the kernel's text. `None` when the
     /// call is not for us (other objects' fdinfo is the kernel's already).
     fn fdinfo(&self, n: &Req<'_>, dirfd: i32, path: &[u8], flags: OFlags) -> Option<Answer> {
-        let (target, obj, key) = self.proc_fd(n, dirfd, path, procfs::Entry::FdInfo)?;
+        let (target, obj) = self.proc_fd(n, dirfd, path, procfs::Entry::FdInfo)?;
         if !matches!(obj, Object::DmaBuf(_) | Object::SyncFile(_))
             || flags & OFlags::ACCMODE != OFlags::RDONLY
             || flags.intersects(OFlags::PATH | OFlags::DIRECTORY | OFlags::CREATE | OFlags::TRUNC)
@@ -576,7 +583,7 @@ impl Supervisor {
         }
         let real = std::fs::read_to_string(target.path()).ok()?;
         let refs = match obj {
-            Object::DmaBuf(_) => procfs::process_refs(&target.dir, key),
+            Object::DmaBuf(_) => procfs::process_refs(&target.dir, target.key()?),
             _ => 0,
         };
         let text = procfs::fdinfo_text(&obj, &real, refs);

@@ -258,6 +258,13 @@ int main(void)
 		b = dup(a);
 		fdinfo("vgem: dup", a);
 		close(b);
+		{
+			void *m = mmap(NULL, PAGE, PROT_READ, MAP_SHARED, a, 0);
+			out("vgem: mmap %s", m == MAP_FAILED ? errname(errno) : "ok");
+			fdinfo("vgem: a mapping", a);
+			if (m != MAP_FAILED)
+				munmap(m, PAGE);
+		}
 		close(a);
 	}
 	{
