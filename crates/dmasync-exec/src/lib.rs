@@ -22,6 +22,7 @@ mod ioctl;
 mod objects;
 mod paths;
 mod poll;
+mod procfs;
 mod stat;
 mod supervisor;
 mod sys;

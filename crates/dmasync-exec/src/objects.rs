@@ -93,6 +93,17 @@ pub struct DrmFileObj {
     /// The model's file; dropping it is closing the file.
     pub file: DrmFile,
     write_end: Arc<OwnedFd>,
+    /// The open's `O_ACCMODE` bits (the pipe standing for the file is
+    /// read-only whatever they are).
+    access: u32,
+}
+
+impl DrmFileObj {
+    /// The access mode the program opened the file with (`O_ACCMODE`
+    /// bits).
+    pub fn access_mode(&self) -> u32 {
+        self.access
+    }
 }
 
 /// What one of our fds is.
@@ -286,6 +297,11 @@ impl Registry {
         self.maps.lock().by_key.get(&key).cloned()
     }
 
+    /// The object whose file has identity `key`, if any.
+    pub fn object_at(&self, key: Key) -> Option<Object> {
+        self.maps.lock().by_key.get(&key).cloned()
+    }
+
     /// Whether any dma-buf is alive (a cheap test before looking at fds).
     pub fn has_dma_bufs(&self) -> bool {
         !self.maps.lock().by_buf.is_empty()
@@ -412,7 +428,11 @@ impl Registry {
         }
         self.maps.lock().by_key.insert(
             key,
-            Object::Drm(Arc::new(DrmFileObj { file, write_end: w })),
+            Object::Drm(Arc::new(DrmFileObj {
+                file,
+                write_end: w,
+                access: (flags & rustix::fs::OFlags::ACCMODE).bits(),
+            })),
         );
         Ok(r)
     }

@@ -39,6 +39,22 @@ impl Node {
     pub fn is_dir(self) -> bool {
         matches!(self, Node::SyncDir | Node::HeapDir | Node::DriDir)
     }
+
+    /// The node's absolute path (empty for [`Node::Missing`]).
+    pub fn path(self) -> &'static str {
+        match self {
+            Node::SyncDir => SYNC_DIR,
+            Node::SwSync => "/sys/kernel/debug/sync/sw_sync",
+            Node::Info => "/sys/kernel/debug/sync/info",
+            Node::Missing => "",
+            Node::HeapDir => HEAP_DIR,
+            Node::HeapSystem => "/dev/dma_heap/system",
+            Node::Udmabuf => "/dev/udmabuf",
+            Node::DriDir => DRI_DIR,
+            Node::Card0 => "/dev/dri/card0",
+            Node::RenderD128 => "/dev/dri/renderD128",
+        }
+    }
 }
 
 /// The names of the virtual tree's last components: a path whose last

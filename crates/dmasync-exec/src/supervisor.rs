@@ -14,6 +14,7 @@ use dmasync::fence::Interrupt;
 use crate::ioctl::{self, efault, Ctx, Outcome};
 use crate::objects::{Object, Registry};
 use crate::paths::{classify, Node};
+use crate::procfs;
 use crate::stat::Identity;
 use crate::sys::mem;
 use crate::sys::seccomp::{Answer, Listener, Notif};
@@ -232,6 +233,11 @@ fn has_sys_admin(pid: u32) -> bool {
         .is_some_and(|caps| caps & (1 << CAP_SYS_ADMIN) != 0)
 }
 
+/// The caller's path at `addr` (at most PATH_MAX - 1 bytes).
+fn read_path(n: &Req<'_>, addr: u64) -> io::Result<Vec<u8>> {
+    mem::read_cstr(n.pid, addr, libc::PATH_MAX as usize - 1)
+}
+
 fn outcome_answer(o: Outcome) -> Answer {
     match o {
         Ok(v) => Answer::Value(v),
@@ -384,13 +390,9 @@ impl Supervisor {
             libc::SYS_listxattr | libc::SYS_llistxattr => {
                 self.path_answer(n, libc::AT_FDCWD, a[0], Answer::Value(0))
             }
-            libc::SYS_readlinkat => {
-                self.path_answer(n, a[0] as i32, a[1], Answer::Error(libc::EINVAL))
-            }
+            libc::SYS_readlinkat => self.readlink(n, a[0] as i32, a[1], a[2], a[3]),
             #[cfg(target_arch = "x86_64")]
-            libc::SYS_readlink => {
-                self.path_answer(n, libc::AT_FDCWD, a[0], Answer::Error(libc::EINVAL))
-            }
+            libc::SYS_readlink => self.readlink(n, libc::AT_FDCWD, a[0], a[1], a[2]),
             _ => Some(Answer::Continue),
         }
     }
@@ -398,7 +400,21 @@ impl Supervisor {
     /// Answers `answer` for a virtual path that exists, ENOENT for one that
     /// does not, and lets other paths continue.
     fn path_answer(&self, n: &Req<'_>, dirfd: i32, path: u64, answer: Answer) -> Option<Answer> {
-        let Some((node, slash)) = self.node(n, dirfd, path) else {
+        let Ok(path) = read_path(n, path) else {
+            return Some(Answer::Continue);
+        };
+        self.path_answer_at(n, dirfd, &path, answer)
+    }
+
+    /// [`Supervisor::path_answer`] of a path already read.
+    fn path_answer_at(
+        &self,
+        n: &Req<'_>,
+        dirfd: i32,
+        path: &[u8],
+        answer: Answer,
+    ) -> Option<Answer> {
+        let Some((node, slash)) = self.node_at(n, dirfd, path) else {
             return Some(Answer::Continue);
         };
         if !self.valid(n) {
@@ -509,18 +525,126 @@ impl Supervisor {
 
     /// Reads the caller's path and says which virtual node it names.
     fn node(&self, n: &Req<'_>, dirfd: i32, path_addr: u64) -> Option<(Node, bool)> {
-        let path = mem::read_cstr(n.pid, path_addr, libc::PATH_MAX as usize - 1).ok()?;
-        classify(&path, || self.base_dir(n.pid, dirfd))
+        let path = read_path(n, path_addr).ok()?;
+        self.node_at(n, dirfd, &path)
+    }
+
+    /// Which virtual node a path read from the caller names.
+    fn node_at(&self, n: &Req<'_>, dirfd: i32, path: &[u8]) -> Option<(Node, bool)> {
+        classify(path, || self.base_dir(n.pid, dirfd))
+    }
+
+    /// The fd of ours that a caller's path names through `/proc`
+    /// (`entry` of a process's directory), with its identity. `None` at
+    /// once while no fd of ours can exist.
+    fn proc_fd(
+        &self,
+        n: &Req<'_>,
+        dirfd: i32,
+        path: &[u8],
+        entry: procfs::Entry,
+    ) -> Option<(procfs::ProcFd, Object)> {
+        if !self.registry.may_have_objects() || !procfs::may_name_fd(path) {
+            return None;
+        }
+        let abs = if path.first() == Some(&b'/') {
+            crate::paths::normalize(None, path)
+        } else {
+            crate::paths::normalize(Some(&self.base_dir(n.pid, dirfd)?), path)
+        };
+        let target = procfs::parse(&abs, n.pid)?;
+        if target.entry != entry {
+            return None;
+        }
+        // The caller's own fd: fetched (pidfd_getfd, cached pidfd);
+        // another process's: through /proc, unless it is the supervisor.
+        let obj = if target.own {
+            self.registry.lookup(n.pid, target.fd as u64)?
+        } else if procfs::is_supervisor(target.pid) {
+            return None;
+        } else {
+            self.registry.object_at(target.key()?)?
+        };
+        Some((target, obj))
+    }
+
+    /// `readlink`/`readlinkat`: the link of one of our fds in `/proc`
+    /// reads as the kernel's (truncated to `bufsiz`, no NUL); a virtual
+    /// path is no link (EINVAL); anything else continues.
+    fn readlink(
+        &self,
+        n: &Req<'_>,
+        dirfd: i32,
+        path: u64,
+        buf: u64,
+        bufsiz: u64,
+    ) -> Option<Answer> {
+        let Ok(path) = read_path(n, path) else {
+            return Some(Answer::Continue);
+        };
+        if let Some((_, obj)) = self.proc_fd(n, dirfd, &path, procfs::Entry::Fd) {
+            if !self.valid(n) {
+                return None;
+            }
+            // The kernel's bufsiz is an int, checked before anything.
+            let Ok(size) = usize::try_from(bufsiz as i32) else {
+                return Some(Answer::Error(libc::EINVAL));
+            };
+            if size == 0 {
+                return Some(Answer::Error(libc::EINVAL));
+            }
+            let target = procfs::link_target(&obj);
+            let len = target.len().min(size);
+            return Some(match mem::write(n.pid, buf, &target[..len]) {
+                Ok(()) => Answer::Value(len as i64),
+                Err(_) => Answer::Error(libc::EFAULT),
+            });
+        }
+        self.path_answer_at(n, dirfd, &path, Answer::Error(libc::EINVAL))
+    }
+
+    /// An open of `/proc/<pid>/fdinfo/N` for a dma-buf, sync file or DRM
+    /// file of ours, read-only: a file with the kernel's text. `None` when the
+    /// call is not for us (other objects' fdinfo is the kernel's already).
+    fn fdinfo(&self, n: &Req<'_>, dirfd: i32, path: &[u8], flags: OFlags) -> Option<Answer> {
+        let (target, obj) = self.proc_fd(n, dirfd, path, procfs::Entry::FdInfo)?;
+        if !matches!(
+            obj,
+            Object::DmaBuf(_) | Object::SyncFile(_) | Object::Drm(_)
+        ) || flags & OFlags::ACCMODE != OFlags::RDONLY
+            || flags.intersects(OFlags::PATH | OFlags::DIRECTORY | OFlags::CREATE | OFlags::TRUNC)
+        {
+            return None;
+        }
+        let real = std::fs::read_to_string(target.path()).ok()?;
+        let refs = match obj {
+            Object::DmaBuf(_) => procfs::process_refs(&target.dir, target.key()?),
+            _ => 0,
+        };
+        let text = procfs::fdinfo_text(&obj, &real, refs);
+        Some(match procfs::text_file(&text) {
+            Ok(fd) => Answer::Fd {
+                fd,
+                cloexec: flags.contains(OFlags::CLOEXEC),
+            },
+            Err(e) => Answer::Error(errno_of(&e)),
+        })
     }
 
     fn open(&self, n: &Req<'_>, dirfd: i32, path: u64, flags: i32) -> Option<Answer> {
-        let Some((node, slash)) = self.node(n, dirfd, path) else {
+        let Ok(path) = read_path(n, path) else {
+            return Some(Answer::Continue);
+        };
+        let oflags = OFlags::from_bits_retain(flags as u32);
+        if let Some(answer) = self.fdinfo(n, dirfd, &path, oflags) {
+            return self.valid(n).then_some(answer);
+        }
+        let Some((node, slash)) = self.node_at(n, dirfd, &path) else {
             return Some(Answer::Continue);
         };
         if !self.valid(n) {
             return None;
         }
-        let oflags = OFlags::from_bits_retain(flags as u32);
         let cloexec = oflags.contains(OFlags::CLOEXEC);
         let creat_excl = oflags.contains(OFlags::CREATE | OFlags::EXCL);
         Some(match node {

@@ -112,6 +112,7 @@ fn tests() -> Vec<Test> {
             "poll",
             "epoll",
             "select",
+            "procfd",
         ] {
             let bin = bin.clone();
             let test_name: &'static str =

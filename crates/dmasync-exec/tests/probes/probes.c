@@ -1159,6 +1159,91 @@ static void probe_select(void)
 	close(tl);
 }
 
+/* /proc/<pid>/fd links and fdinfo of our fds: bad inputs, threads, and
+ * processes that are not ours (the supervisor's own fds stay its own). */
+static void *procfd_thread(void *arg)
+{
+	char path[64], buf[64];
+	long r;
+	snprintf(path, sizeof(path), "/proc/thread-self/fd/%d", *(int *)arg);
+	r = readlink(path, buf, sizeof(buf));
+	return (void *)(intptr_t)(r == 20 && !memcmp(buf, "anon_inode:sync_file", 20));
+}
+
+static void probe_procfd(void)
+{
+	int tl = timeline(), f = fence(tl, 1), buf = heap_alloc(8192, O_RDWR | O_CLOEXEC), sup_seen = 0;
+	char path[96], b[256], text[1024];
+	long r;
+	pthread_t t;
+	void *ok = NULL;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", f);
+	errno = 0;
+	CHECK(syscall(SYS_readlink, path, b, 0) < 0 && errno == EINVAL, "bufsiz 0");
+	CHECK(syscall(SYS_readlinkat, AT_FDCWD, path, b, -5) < 0 && errno == EINVAL, "bufsiz < 0");
+	memset(b, '#', sizeof(b));
+	r = syscall(SYS_readlink, path, b, 1L << 30);
+	CHECK(r == 20 && !memcmp(b, "anon_inode:sync_file", 20) && b[20] == '#', "huge bufsiz: %ld", r);
+	memset(b, '#', sizeof(b));
+	r = syscall(SYS_readlink, path, b, 4);
+	CHECK(r == 4 && !memcmp(b, "anon", 4) && b[4] == '#', "bufsiz 4: %ld", r);
+	/* bufsiz is an int: the upper half is ignored. */
+	memset(b, '#', sizeof(b));
+	r = syscall(SYS_readlink, path, b, (1L << 32) + 5);
+	CHECK(r == 5 && !memcmp(b, "anon_", 5) && b[5] == '#', "bufsiz 2^32 + 5: %ld", r);
+	CHECK(syscall(SYS_readlink, path, b, 1L << 32) < 0 && errno == EINVAL, "bufsiz 2^32");
+	CHECK(syscall(SYS_readlink, path, (void *)8, 64) < 0 && errno == EFAULT, "bad pointer");
+	CHECK(syscall(SYS_readlink, path, NULL, 0) < 0 && errno == EINVAL, "NULL and bufsiz 0");
+	CHECK(syscall(SYS_readlink, (void *)8, b, 64) < 0 && errno == EFAULT, "bad path pointer");
+	CHECK(readlink("/proc/self/fd/4000", b, 64) < 0 && errno == ENOENT, "fd not open");
+	CHECK(readlink("/proc/999999999/fd/3", b, 64) < 0 && errno == ENOENT, "no such pid");
+	CHECK(readlink("/proc/self/fdinfo/3", b, 64) < 0 && errno == EINVAL, "fdinfo is no link");
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", buf);
+	r = readlink(path, b, sizeof(b));
+	CHECK(r == 8 && !memcmp(b, "/dmabuf:", 8), "dma-buf link: %ld", r);
+	CHECK(pthread_create(&t, NULL, procfd_thread, &f) == 0, "thread");
+	pthread_join(t, &ok);
+	CHECK(ok != NULL, "thread-self in a thread");
+
+	/* fdinfo of our dma-buf, then of fds that are not ours. */
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", buf);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	r = fd < 0 ? -1 : read(fd, text, sizeof(text) - 1);
+	CHECK(r > 0 && (text[r] = 0, strstr(text, "\nsize:\t8192\ncount:\t1\nexp_name:\tsystem\n")), "fdinfo");
+	CHECK(fd < 0 || (fcntl(fd, F_GETFD) & FD_CLOEXEC), "fdinfo cloexec");
+	close(fd);
+	fd = open("/proc/self/fdinfo/0", O_RDONLY);
+	r = fd < 0 ? -1 : read(fd, text, sizeof(text) - 1);
+	CHECK(r > 0 && (text[r] = 0, !strstr(text, "exp_name")), "fdinfo of stdin");
+	close(fd);
+
+	/* The supervisor (the parent) holds the files standing for our
+	 * objects: through its pid they are what they are. */
+	for (int n = 0; n < 256; n++) {
+		snprintf(path, sizeof(path), "/proc/%d/fd/%d", getppid(), n);
+		r = readlink(path, b, sizeof(b) - 1);
+		if (r < 0)
+			continue;
+		b[r] = 0;
+		CHECK(strcmp(b, "/sys/kernel/debug/sync/sw_sync") && strcmp(b, "anon_inode:sync_file") &&
+			      strncmp(b, "/dmabuf:", 8),
+		      "the supervisor's fd %d reads %s", n, b);
+		sup_seen += !strncmp(b, "/memfd:", 7);
+		snprintf(path, sizeof(path), "/proc/%d/fdinfo/%d", getppid(), n);
+		fd = open(path, O_RDONLY);
+		r = fd < 0 ? -1 : read(fd, text, sizeof(text) - 1);
+		CHECK(r < 0 || (text[r] = 0, !strstr(text, "exp_name")), "the supervisor's fdinfo %d", n);
+		if (fd >= 0)
+			close(fd);
+	}
+	CHECK(sup_seen > 0, "no memfd among the supervisor's fds");
+	close(buf);
+	close(f);
+	close(tl);
+}
+
 int main(int argc, char **argv)
 {
 	const char *what = argc > 1 ? argv[1] : "";
@@ -1193,6 +1278,8 @@ int main(int argc, char **argv)
 		probe_vgem();
 	else if (!strcmp(what, "buf-leaks"))
 		probe_buf_leaks();
+	else if (!strcmp(what, "procfd"))
+		probe_procfd();
 	else if (!strcmp(what, "poll"))
 		probe_poll();
 	else if (!strcmp(what, "epoll"))
