@@ -19,6 +19,7 @@
 
 mod epoll_proxy;
 mod ioctl;
+mod mmap;
 mod objects;
 mod paths;
 mod poll;

@@ -352,6 +352,7 @@ impl Supervisor {
                 crate::poll::serve_select(&self.registry, n.listener, n.notif, true)
             }
             libc::SYS_epoll_ctl => self.epolls.serve(&self.registry, n.listener, n.notif),
+            libc::SYS_mmap => crate::mmap::serve(&self.registry, n.listener, n.notif),
             libc::SYS_getdents64 => self.getdents64(n, a[0] as i32, a[1], a[2] as usize),
             #[cfg(target_arch = "x86_64")]
             libc::SYS_open => self.open(n, libc::AT_FDCWD, a[0], a[1] as i32),

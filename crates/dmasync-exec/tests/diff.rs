@@ -29,10 +29,7 @@ const PENDING: &[(&str, &str)] = &[(
 )];
 
 /// Why drm-rs's auth and master calls differ (see [`KNOWN`]).
-const DRM_RS_AUTH: &str = "GET_UNIQUE, GET_CLIENT, GET_MAGIC, AUTH_MAGIC, SET_MASTER and DROP_MASTER are not modelled (dmasync::drm: no handler, EINVAL); the kernel also authenticates every file a CAP_SYS_ADMIN process opens";
-/// Why drm-rs's dumb-buffer mapping differs.
-const DRM_RS_MAP: &str =
-    "mmap is not trapped: the DRM file is a pipe's read end, which has no dumb offsets";
+const DRM_RS_AUTH: &str = "GET_UNIQUE, GET_CLIENT, GET_MAGIC, AUTH_MAGIC, SET_MASTER and DROP_MASTER are not modelled (dmasync::drm: no handler, EINVAL)";
 /// Why drm-rs's `DrmNode` differs.
 const DRM_RS_SYSFS: &str = "drm-rs's is_device_drm stats /sys/dev/char/226:N/device/drm (and dev_path lists that directory), which dmasync does not serve: on a host without DRM it is missing, so DrmNode is NotDrmNode";
 
@@ -127,12 +124,6 @@ const KNOWN: &[(&str, &str, &str, &str)] = &[
     ),
     (
         "dmabuf",
-        "udmabuf: memfd write seen through the dma-buf yes",
-        "udmabuf: memfd write seen through the dma-buf no",
-        "a udmabuf's file is a copy of its memfd ranges (mmap is not trapped)",
-    ),
-    (
-        "dmabuf",
         "udmabuf: a tmp file that is not a memfd EINVAL",
         "udmabuf: a tmp file that is not a memfd EBADFD",
         "/tmp here is not tmpfs (it was in the kernel oracle): the file is not shmem",
@@ -187,24 +178,6 @@ const KNOWN: &[(&str, &str, &str, &str)] = &[
     ),
     (
         "dmabuf-files",
-        "heap: mmap of more than the size EINVAL",
-        "heap: mmap of more than the size ok",
-        "a dma-buf is a memfd: mmap is not trapped (no bounds or MAP_SHARED check)",
-    ),
-    (
-        "dmabuf-files",
-        "heap: mmap at an offset past the end EINVAL",
-        "heap: mmap at an offset past the end ok",
-        "a dma-buf is a memfd: mmap is not trapped (no bounds or MAP_SHARED check)",
-    ),
-    (
-        "dmabuf-files",
-        "heap: mmap of 2 pages at page 3 EINVAL",
-        "heap: mmap of 2 pages at page 3 ok",
-        "a dma-buf is a memfd: mmap is not trapped (no bounds or MAP_SHARED check)",
-    ),
-    (
-        "dmabuf-files",
         "heap: FIONREAD ENOTTY",
         "heap: FIONREAD ok",
         "a dma-buf is a memfd: FIONREAD of a regular file",
@@ -250,30 +223,6 @@ const KNOWN: &[(&str, &str, &str, &str)] = &[
         "udmabuf: pread ESPIPE",
         "udmabuf: pread ok",
         "a dma-buf is a memfd: read/write are not trapped",
-    ),
-    (
-        "dmabuf-files",
-        "udmabuf: mmap of more than the size EINVAL",
-        "udmabuf: mmap of more than the size ok",
-        "a dma-buf is a memfd: mmap is not trapped (no bounds or MAP_SHARED check)",
-    ),
-    (
-        "dmabuf-files",
-        "udmabuf: mmap at an offset past the end EINVAL",
-        "udmabuf: mmap at an offset past the end ok",
-        "a dma-buf is a memfd: mmap is not trapped (no bounds or MAP_SHARED check)",
-    ),
-    (
-        "dmabuf-files",
-        "udmabuf: mmap of 2 pages at page 3 EINVAL",
-        "udmabuf: mmap of 2 pages at page 3 ok",
-        "a dma-buf is a memfd: mmap is not trapped (no bounds or MAP_SHARED check)",
-    ),
-    (
-        "dmabuf-files",
-        "udmabuf: mmap private EINVAL",
-        "udmabuf: mmap private ok",
-        "a dma-buf is a memfd: mmap is not trapped (no bounds or MAP_SHARED check)",
     ),
     (
         "dmabuf-files",
@@ -325,39 +274,9 @@ const KNOWN: &[(&str, &str, &str, &str)] = &[
     ),
     (
         "dmabuf-files",
-        "vgem: mmap of more than the size EINVAL",
-        "vgem: mmap of more than the size ok",
-        "a dma-buf is a memfd: mmap is not trapped (no bounds or MAP_SHARED check)",
-    ),
-    (
-        "dmabuf-files",
-        "vgem: mmap at an offset past the end EINVAL",
-        "vgem: mmap at an offset past the end ok",
-        "a dma-buf is a memfd: mmap is not trapped (no bounds or MAP_SHARED check)",
-    ),
-    (
-        "dmabuf-files",
-        "vgem: mmap of 2 pages at page 3 EINVAL",
-        "vgem: mmap of 2 pages at page 3 ok",
-        "a dma-buf is a memfd: mmap is not trapped (no bounds or MAP_SHARED check)",
-    ),
-    (
-        "dmabuf-files",
-        "vgem: mmap private EINVAL",
-        "vgem: mmap private ok",
-        "a dma-buf is a memfd: mmap is not trapped (no bounds or MAP_SHARED check)",
-    ),
-    (
-        "dmabuf-files",
         "vgem: FIONREAD ENOTTY",
         "vgem: FIONREAD ok",
         "a dma-buf is a memfd: FIONREAD of a regular file",
-    ),
-    (
-        "vgem",
-        "mmap of the DRM fd at the dumb offset ok",
-        "mmap of the DRM fd at the dumb offset EACCES",
-        "mmap is not trapped: the DRM file is a pipe's read end, which has no dumb offsets",
     ),
     ("drm-rs", "card0: get_bus_id ok \"\"", "card0: get_bus_id EINVAL", DRM_RS_AUTH),
     ("drm-rs", "renderD128: get_bus_id EACCES", "renderD128: get_bus_id EINVAL", DRM_RS_AUTH),
@@ -382,8 +301,6 @@ const KNOWN: &[(&str, &str, &str, &str)] = &[
     ("drm-rs", "card0 again: acquire_master_lock ok", "card0 again: acquire_master_lock EINVAL", DRM_RS_AUTH),
     ("drm-rs", "card0 again: release_master_lock ok", "card0 again: release_master_lock EINVAL", DRM_RS_AUTH),
     ("drm-rs", "card0: acquire_master_lock again ok", "card0: acquire_master_lock again EINVAL", DRM_RS_AUTH),
-    ("drm-rs", "card0: map_dumb_buffer ok, 16384 bytes", "card0: map_dumb_buffer EACCES", DRM_RS_MAP),
-    ("drm-rs", "card0: dumb mapping reads back its writes yes", "", DRM_RS_MAP),
     ("drm-rs", "DrmNode::from_file card0: ok card0 ty Primary 226:0 dev_path /dev/dri/card0 primary /dev/dri/card0 control none render /dev/dri/renderD128 has_render yes node_with_type Render renderD128", "DrmNode::from_file card0: NotDrmNode", DRM_RS_SYSFS),
     ("drm-rs", "DrmNode::from_file renderD128: ok renderD128 ty Render 226:128 dev_path /dev/dri/renderD128 primary /dev/dri/card0 control none render /dev/dri/renderD128 has_render yes node_with_type Render renderD128", "DrmNode::from_file renderD128: NotDrmNode", DRM_RS_SYSFS),
     ("drm-rs", "DrmNode::from_path /dev/dri/renderD128: ok renderD128 ty Render 226:128 dev_path /dev/dri/renderD128 primary /dev/dri/card0 control none render /dev/dri/renderD128 has_render yes node_with_type Render renderD128", "DrmNode::from_path /dev/dri/renderD128: NotDrmNode", DRM_RS_SYSFS),

@@ -113,6 +113,7 @@ fn tests() -> Vec<Test> {
             "epoll",
             "select",
             "procfd",
+            "mmap",
         ] {
             let bin = bin.clone();
             let test_name: &'static str =

@@ -13,7 +13,10 @@
 //!   read the pollfd array or the fd sets):
 //!   the ones that name a dma-buf are emulated (src/poll.rs);
 //! * `epoll_ctl`, always: a dma-buf is registered through a proxy
-//!   (src/epoll_proxy.rs).
+//!   (src/epoll_proxy.rs);
+//! * `mmap` of a file (not MAP_ANONYMOUS, fd not -1): a dma-buf's bounds are
+//!   checked, and a udmabuf or a DRM file is mapped by the program itself
+//!   on the supervisor's behalf (src/mmap.rs).
 //!
 //! Everything else, and every call of another architecture (i386 or x32
 //! system calls of an x86-64 program), is allowed natively.
@@ -184,6 +187,7 @@ pub fn program() -> Vec<Insn> {
         ld(OFF_NR),
         jset(X32_SYSCALL_BIT, Allow, Next),
         jeq(libc::SYS_ioctl as u32, Label("ioctl"), Next),
+        jeq(libc::SYS_mmap as u32, Label("mmap"), Next),
     ];
     for nr in always_notified() {
         ops.push(jeq(nr, Notify, Next));
@@ -198,6 +202,14 @@ pub fn program() -> Vec<Insn> {
         ops.push(jeq(u32::from(t), Notify, Next));
     }
     ops.push(Op::Jump(BPF_JMP | BPF_JEQ | BPF_K, 0, Allow, Allow));
+
+    // mmap of a file: anonymous mappings (MAP_ANONYMOUS, or fd -1) stay
+    // native.
+    ops.push(Op::Label("mmap"));
+    ops.push(ld(off_arg_lo(3)));
+    ops.push(jset(libc::MAP_ANONYMOUS as u32, Allow, Next));
+    ops.push(ld(off_arg_lo(4)));
+    ops.push(jeq(u32::MAX, Allow, Notify));
     resolve(&ops)
 }
 
@@ -282,6 +294,23 @@ mod tests {
             [0, 0, libc::AT_EMPTY_PATH as u64, 0, 0, 0]
         )));
         assert!(notify(call(libc::SYS_fstat, [0; 6])));
+        let anon = libc::MAP_PRIVATE | libc::MAP_ANONYMOUS;
+        assert!(!notify(call(
+            libc::SYS_mmap,
+            [0, 4096, 3, anon as u64, u64::MAX, 0]
+        )));
+        assert!(!notify(call(
+            libc::SYS_mmap,
+            [0, 4096, 3, anon as u64, 3, 0]
+        )));
+        assert!(notify(call(
+            libc::SYS_mmap,
+            [0, 4096, 3, libc::MAP_SHARED as u64, 3, 0]
+        )));
+        assert!(!notify(call(
+            libc::SYS_mmap,
+            [0, 4096, 3, libc::MAP_SHARED as u64, u32::MAX as u64, 0]
+        )));
         assert!(notify(call(libc::SYS_faccessat2, [0; 6])));
         assert!(notify(call(libc::SYS_ppoll, [0; 6])));
         #[cfg(target_arch = "x86_64")]

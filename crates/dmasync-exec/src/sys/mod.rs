@@ -5,6 +5,7 @@
 pub mod dgram;
 pub mod files;
 pub mod filter;
+pub mod inject;
 pub mod mem;
 pub mod scm;
 pub mod seccomp;

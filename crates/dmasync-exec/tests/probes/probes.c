@@ -1161,6 +1161,164 @@ static void probe_select(void)
 
 /* /proc/<pid>/fd links and fdinfo of our fds: bad inputs, threads, and
  * processes that are not ours (the supervisor's own fds stay its own). */
+/* mmap of a DRM file at a MAP_DUMB offset and of a udmabuf: the program's
+ * own thread maps the object's memory, so every mapping shares pages. */
+struct drm_mode_map_dumb { uint32_t handle, pad; uint64_t offset; };
+#define DRM_IOCTL_MODE_MAP_DUMB _IOWR('d', 0xB3, struct drm_mode_map_dumb)
+
+struct mmap_ctx {
+	int card, ubuf, memfd;
+	uint64_t off, size;
+	char *mem;
+};
+
+/* Maps both objects again and checks they share pages with the first
+ * mappings; returns the number of failures. */
+static int mmap_round(struct mmap_ctx *c, int i)
+{
+	int bad = 0;
+	char *d = mmap(NULL, c->size, PROT_READ | PROT_WRITE, MAP_SHARED, c->card, c->off);
+	char *u = mmap(NULL, 4 * 4096, PROT_READ | PROT_WRITE, MAP_SHARED, c->ubuf, 0);
+	if (d == MAP_FAILED || u == MAP_FAILED)
+		return 1;
+	d[i % c->size] = (char)i;
+	bad += d[i % c->size] != (char)i;
+	c->mem[2 * 4096 * 3 + 7] = (char)(i + 1);
+	bad += u[4096 * 3 + 7] != (char)(i + 1);
+	munmap(d, c->size);
+	munmap(u, 4 * 4096);
+	return bad;
+}
+
+static void *mmap_thread(void *arg)
+{
+	struct mmap_ctx *c = arg;
+	int bad = 0;
+	for (int i = 0; i < 50; i++)
+		bad += mmap_round(c, i);
+	return (void *)(long)bad;
+}
+
+static void probe_mmap(void)
+{
+	struct mmap_ctx c;
+	struct drm_mode_create_dumb d = { .height = 4, .width = 1024, .bpp = 32 };
+	struct drm_mode_map_dumb m = { 0 };
+	struct drm_prime_handle ph = { .flags = O_CLOEXEC | O_RDWR };
+	struct { struct udmabuf_create_list h; struct udmabuf_create_item it[4]; } l = { 0 };
+	struct itimerval it = { { 0, 500 }, { 0, 500 } };
+	char *p, *q, *u, *fixed;
+	int udev, ro, bad = 0;
+	pthread_t t;
+	void *tbad;
+	pid_t pid;
+	int status;
+
+	c.card = open("/dev/dri/card0", O_RDWR | O_CLOEXEC);
+	CHECK(c.card >= 0, "open card0");
+	CHECK(ioctl(c.card, DRM_IOCTL_MODE_CREATE_DUMB, &d) == 0, "create dumb");
+	m.handle = d.handle;
+	CHECK(ioctl(c.card, DRM_IOCTL_MODE_MAP_DUMB, &m) == 0 && m.offset != 0, "map dumb");
+	c.off = m.offset;
+	c.size = d.size;
+	p = mmap(NULL, d.size, PROT_READ | PROT_WRITE, MAP_SHARED, c.card, m.offset);
+	CHECK(p != MAP_FAILED, "mmap of the DRM fd");
+	if (p == MAP_FAILED)
+		return;
+	strcpy(p, "through the DRM file");
+	ph.handle = d.handle;
+	CHECK(ioctl(c.card, DRM_IOCTL_PRIME_HANDLE_TO_FD, &ph) == 0, "export");
+	q = mmap(NULL, d.size, PROT_READ | PROT_WRITE, MAP_SHARED, ph.fd, 0);
+	CHECK(q != MAP_FAILED && !strcmp(q, "through the DRM file"), "the dma-buf sees the DRM mapping");
+	strcpy(q + 4096, "through the dma-buf");
+	CHECK(!strcmp(p + 4096, "through the dma-buf"), "the DRM mapping sees the dma-buf");
+	/* Part of the object, from its second page. */
+	u = mmap(NULL, 4096, PROT_READ, MAP_SHARED, c.card, m.offset + 4096);
+	CHECK(u != MAP_FAILED && !strcmp(u, "through the dma-buf"), "mmap from the second page");
+	munmap(u, 4096);
+	/* The kernel's refusals. */
+	errno = 0;
+	CHECK(mmap(NULL, 4096, PROT_READ, MAP_PRIVATE, c.card, m.offset) == MAP_FAILED && errno == EINVAL,
+	      "private");
+	CHECK(mmap(NULL, d.size + 4096, PROT_READ, MAP_SHARED, c.card, m.offset) == MAP_FAILED && errno == EINVAL,
+	      "past the object");
+	CHECK(mmap(NULL, 4096, PROT_READ, MAP_SHARED, c.card, 0) == MAP_FAILED && errno == EINVAL, "offset 0");
+	CHECK(mmap(NULL, 4096, PROT_READ, MAP_SHARED, c.card, m.offset + 1) == MAP_FAILED && errno == EINVAL,
+	      "unaligned");
+	CHECK(mmap(NULL, 0, PROT_READ, MAP_SHARED, c.card, m.offset) == MAP_FAILED && errno == EINVAL, "length 0");
+	ro = open("/dev/dri/card0", O_RDONLY | O_CLOEXEC);
+	CHECK(mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, ro, m.offset) == MAP_FAILED && errno == EACCES,
+	      "writable mapping of a read-only file");
+	CHECK(mmap(NULL, 4096, PROT_READ, MAP_SHARED, ro, m.offset) == MAP_FAILED && errno == EACCES,
+	      "a file without a handle to the object");
+	close(ro);
+
+	/* udmabuf of four ranges of a memfd, a page each, 2 pages apart. */
+	udev = open("/dev/udmabuf", O_RDWR | O_CLOEXEC);
+	c.memfd = memfd_create("probe", MFD_ALLOW_SEALING | MFD_CLOEXEC);
+	CHECK(ftruncate(c.memfd, 8 * 4096) == 0 && fcntl(c.memfd, F_ADD_SEALS, F_SEAL_SHRINK) == 0, "memfd");
+	c.mem = mmap(NULL, 8 * 4096, PROT_READ | PROT_WRITE, MAP_SHARED, c.memfd, 0);
+	l.h.count = 4;
+	l.h.flags = 1;
+	for (int i = 0; i < 4; i++)
+		l.it[i] = (struct udmabuf_create_item){ .memfd = c.memfd, .offset = 2 * 4096 * i, .size = 4096 };
+	c.ubuf = ioctl(udev, UDMABUF_CREATE_LIST, &l);
+	CHECK(c.ubuf >= 0, "udmabuf");
+	u = mmap(NULL, 4 * 4096, PROT_READ | PROT_WRITE, MAP_SHARED, c.ubuf, 0);
+	CHECK(u != MAP_FAILED, "mmap of the udmabuf");
+	for (int i = 0; i < 4; i++)
+		c.mem[2 * 4096 * i] = 'a' + i;
+	CHECK(u[0] == 'a' && u[4096] == 'b' && u[2 * 4096] == 'c' && u[3 * 4096] == 'd', "memfd writes seen");
+	u[4096 + 1] = 'Z';
+	CHECK(c.mem[2 * 4096 + 1] == 'Z', "udmabuf writes seen");
+	/* Part of it, and at a fixed address. */
+	q = mmap(NULL, 2 * 4096, PROT_READ, MAP_SHARED, c.ubuf, 4096);
+	CHECK(q != MAP_FAILED && q[0] == 'b' && q[4096] == 'c', "from the second page");
+	fixed = mmap(NULL, 4 * 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	q = mmap(fixed, 4 * 4096, PROT_READ, MAP_SHARED | MAP_FIXED, c.ubuf, 0);
+	CHECK(q == fixed && q[3 * 4096] == 'd', "MAP_FIXED");
+	CHECK(mmap(NULL, 4096, PROT_READ, MAP_PRIVATE, c.ubuf, 0) == MAP_FAILED && errno == EINVAL, "udmabuf private");
+	CHECK(mmap(NULL, 5 * 4096, PROT_READ, MAP_SHARED, c.ubuf, 0) == MAP_FAILED && errno == EINVAL,
+	      "udmabuf past the end");
+	close(c.memfd);
+	CHECK(c.mem[0] == 'a' && u[0] == 'a', "the memfd closed, the mappings stay");
+	/* Only the new mappings' fds were installed, and closed again. */
+	CHECK(fcntl(c.ubuf + 1, F_GETFD) < 0 || c.ubuf + 1 == ph.fd || c.ubuf + 1 == udev, "no fd left behind");
+
+	/* Many rounds, from two threads, with a signal every 0.5 ms. */
+	signal(SIGALRM, on_alarm);
+	setitimer(ITIMER_REAL, &it, NULL);
+	CHECK(pthread_create(&t, NULL, mmap_thread, &c) == 0, "thread");
+	for (int i = 0; i < 50; i++)
+		bad += mmap_round(&c, i + 1000);
+	pthread_join(t, &tbad);
+	it = (struct itimerval){ 0 };
+	setitimer(ITIMER_REAL, &it, NULL);
+	CHECK(bad == 0 && tbad == NULL, "rounds: %d and %ld failed", bad, (long)tbad);
+	CHECK(alarms > 0, "signals were delivered");
+
+	/* A child maps them too. */
+	pid = fork();
+	if (pid == 0)
+		_exit(mmap_round(&c, 7) ? 1 : 0);
+	CHECK(waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0, "child");
+
+	/* mmap of files that are not ours is the kernel's. */
+	{
+		int f = memfd_create("plain", MFD_CLOEXEC);
+		char *x;
+		ftruncate(f, 4096);
+		x = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE, f, 0);
+		CHECK(x != MAP_FAILED, "a plain memfd");
+		CHECK(mmap(NULL, 4096, PROT_READ, MAP_SHARED, 9999, 0) == MAP_FAILED && errno == EBADF, "closed fd");
+		close(f);
+	}
+	close(ph.fd);
+	close(c.ubuf);
+	close(udev);
+	close(c.card);
+}
+
 static void *procfd_thread(void *arg)
 {
 	char path[64], buf[64];
@@ -1280,6 +1438,8 @@ int main(int argc, char **argv)
 		probe_buf_leaks();
 	else if (!strcmp(what, "procfd"))
 		probe_procfd();
+	else if (!strcmp(what, "mmap"))
+		probe_mmap();
 	else if (!strcmp(what, "poll"))
 		probe_poll();
 	else if (!strcmp(what, "epoll"))

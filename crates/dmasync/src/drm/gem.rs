@@ -253,6 +253,14 @@ impl GemObject {
         self.state.lock().handles
     }
 
+    /// The object's fake mmap offset in bytes, if MAP_DUMB gave it one.
+    pub fn mmap_start(&self) -> Option<u64> {
+        self.offset
+            .lock()
+            .as_ref()
+            .map(|(page, _)| page * PAGE_SIZE)
+    }
+
     /// The object's fake mmap offset in bytes, allocating it in `space` on
     /// first use (`drm_gem_create_mmap_offset`); later calls return the same
     /// offset.
