@@ -5,12 +5,6 @@
 //! (tests/diff/golden/*.txt, written by tests/diff/regenerate.sh in the
 //! kernel oracle).
 //!
-//! Probes not run by default (not served yet, or slow) are listed in
-//! [`PENDING`]: their tests print that they are pending and pass. Deleting
-//! a probe's line there enables it. Set `DMASYNC_DIFF_PENDING=1` to run the
-//! pending probes anyway and see their diffs (the test then fails where they
-//! differ).
-//!
 //! Known differences between dmasync and the kernel, each one golden line
 //! and the line dmasync prints instead (or none: an empty line there), are
 //! listed in [`KNOWN`]: they are accepted and printed. An entry that no longer differs fails the test, so
@@ -21,12 +15,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
-
-/// Probes not run by default: (probe, why).
-const PENDING: &[(&str, &str)] = &[(
-    "vgem-expiry",
-    "slow: 10 s fence expiry (it passes: run it with DMASYNC_DIFF_PENDING=1)",
-)];
 
 /// Why drm-rs's auth and master calls differ (see [`KNOWN`]).
 const DRM_RS_AUTH: &str = "GET_UNIQUE, GET_CLIENT, GET_MAGIC, AUTH_MAGIC, SET_MASTER and DROP_MASTER are not modelled (dmasync::drm: no handler, EINVAL)";
@@ -597,18 +585,8 @@ fn compare_lines(
     ))
 }
 
-fn pending(probe: &str) -> Option<&'static str> {
-    PENDING.iter().find(|p| p.0 == probe).map(|p| p.1)
-}
-
 fn check_c_probe(probe: &str) {
     assert!(PROBES.contains(&probe), "{probe} is not in PROBES");
-    if let Some(why) = pending(probe) {
-        if std::env::var_os("DMASYNC_DIFF_PENDING").is_none() {
-            say(&format!("{probe}: pending ({why})"));
-            return;
-        }
-    }
     let bin = build_probe(probe);
     let (got, how) = run_under_dmasync(&bin);
     report(probe, probe, &got, how);
@@ -673,9 +651,6 @@ fn probes_have_sources_and_golden_files() {
             here().join("golden").join(format!("{p}.txt")).is_file(),
             "golden/{p}.txt missing: run tests/diff/regenerate.sh"
         );
-    }
-    for (p, _) in PENDING {
-        assert!(PROBES.contains(p), "pending {p} is not a probe");
     }
     for k in KNOWN {
         assert!(
