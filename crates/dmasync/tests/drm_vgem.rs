@@ -1034,6 +1034,380 @@ fn render_clients_need_no_authentication() {
     assert_eq!(signal(&render, 1, 0), -ENOENT);
 }
 
+// ---------------------------------------------------------------- masters and authentication
+
+fn get_magic(file: &DrmFile) -> (i32, u32) {
+    let r = call(file, DRM_IOCTL_GET_MAGIC, &[]);
+    let magic = DrmAuth::from_bytes(&r.out).map_or(0, |a| a.magic);
+    (r.ret(), magic)
+}
+
+fn auth_magic(file: &DrmFile, magic: u32) -> i32 {
+    let r = call(file, DRM_IOCTL_AUTH_MAGIC, &DrmAuth { magic }.to_bytes());
+    assert!(
+        r.out.is_empty(),
+        "AUTH_MAGIC is _IOW: nothing is copied back"
+    );
+    r.ret()
+}
+
+fn set_master(file: &DrmFile) -> i32 {
+    call(file, DRM_IOCTL_SET_MASTER, &[]).ret()
+}
+
+fn drop_master(file: &DrmFile) -> i32 {
+    call(file, DRM_IOCTL_DROP_MASTER, &[]).ret()
+}
+
+fn get_client(file: &DrmFile, idx: i32, caller: &mut dyn Caller) -> (i32, DrmClient) {
+    let arg = DrmClient {
+        idx,
+        auth: 7,
+        pid: 7,
+        uid: 7,
+        magic: 7,
+        iocs: 7,
+    };
+    let r = file.ioctl(DRM_IOCTL_GET_CLIENT, &arg.to_bytes(), caller);
+    (r.ret(), DrmClient::from_bytes(&r.out).unwrap())
+}
+
+/// A caller that says its pid.
+struct Pid(u32);
+
+impl Caller for Pid {
+    fn write_user(&mut self, _addr: u64, _bytes: &[u8]) -> Result<(), Error> {
+        Err(Error::Fault)
+    }
+    fn pid_vnr(&self) -> Option<u32> {
+        Some(self.0)
+    }
+}
+
+#[test]
+fn first_primary_opener_is_master_and_authenticated() {
+    let dev = Device::new();
+    let render = dev.open(true);
+    assert!(!render.is_master(), "a render file never becomes master");
+    let master = dev.open(false);
+    assert!(master.is_master() && master.was_master() && master.is_authenticated());
+    let second = dev.open(false);
+    assert!(!second.is_master() && !second.was_master() && !second.is_authenticated());
+    let root = dev.open_with(false, true);
+    assert!(!root.is_master() && root.is_authenticated());
+}
+
+#[test]
+fn get_magic_is_per_file_from_one_and_stable() {
+    let dev = Device::new();
+    let master = dev.open(false);
+    let second = dev.open(false);
+    assert_eq!(get_magic(&master), (0, 1));
+    assert_eq!(get_magic(&master), (0, 1), "the same magic on every call");
+    assert_eq!(get_magic(&second), (0, 2));
+    // GET_MAGIC is _IOR: the user's bytes are not read; a longer struct
+    // gets the magic and zeroes.
+    let r = call(&second, ior(b'd', 0x02, 8), &[0xFF; 8]);
+    assert_eq!(r.ret(), 0);
+    assert_eq!(r.out, [2, 0, 0, 0, 0, 0, 0, 0]);
+}
+
+#[test]
+fn auth_magic_authenticates_once() {
+    let dev = Device::new();
+    let master = dev.open(false);
+    let second = dev.open(false);
+    let h = dumb(&second);
+    assert_eq!(attach(&second, h, 0).0, -EACCES, "DRM_AUTH before");
+    let (_, magic) = get_magic(&second);
+    assert_eq!(
+        auth_magic(&second, magic),
+        -EACCES,
+        "DRM_MASTER: not master"
+    );
+    assert_eq!(auth_magic(&master, magic), 0);
+    assert!(second.is_authenticated());
+    assert_eq!(attach(&second, h, 0).0, 0, "DRM_AUTH after");
+    assert_eq!(auth_magic(&master, magic), -EINVAL, "a magic is used once");
+    assert_eq!(
+        get_magic(&second),
+        (0, magic),
+        "the used magic stays the file's"
+    );
+}
+
+#[test]
+fn auth_magic_bad_magics_are_einval() {
+    let dev = Device::new();
+    let master = dev.open(false);
+    let second = dev.open(false);
+    assert_eq!(auth_magic(&master, 0), -EINVAL);
+    assert_eq!(auth_magic(&master, 1), -EINVAL, "not given out yet");
+    assert_eq!(auth_magic(&master, u32::MAX), -EINVAL);
+    assert!(!second.is_authenticated());
+    // The master may authenticate its own magic (it already is).
+    let (_, own) = get_magic(&master);
+    assert_eq!(auth_magic(&master, own), 0);
+    // A short user struct reads as zeroes: magic 0.
+    let r = call(&master, iow(b'd', 0x11, 0), &[]);
+    assert_eq!(r.ret(), -EINVAL);
+}
+
+#[test]
+fn magic_of_a_closed_file_is_gone_and_reused() {
+    let dev = Device::new();
+    let master = dev.open(false);
+    let second = dev.open(false);
+    let (_, m2) = get_magic(&second);
+    drop(second);
+    assert_eq!(auth_magic(&master, m2), -EINVAL);
+    let third = dev.open(false);
+    assert_eq!(get_magic(&third), (0, m2), "the lowest free magic again");
+    assert_eq!(auth_magic(&master, m2), 0);
+    assert!(third.is_authenticated());
+}
+
+#[test]
+fn magic_maps_are_per_master() {
+    let dev = Device::new();
+    let a = dev.open(false);
+    let old = dev.open(false);
+    let root = dev.open_with(false, true);
+    let (_, m_old) = get_magic(&old);
+    assert_eq!(m_old, 1);
+    assert_eq!(get_magic(&root), (0, 2));
+    assert_eq!(drop_master(&a), 0);
+    // A CAP_SYS_ADMIN file of master a makes a master of its own.
+    assert_eq!(set_master(&root), 0);
+    assert!(root.is_master() && !a.is_master());
+    assert_eq!(
+        auth_magic(&root, m_old),
+        -EINVAL,
+        "old's magic is in a's map"
+    );
+    // A file opened now belongs to root's master, whose map is empty.
+    let new = dev.open(false);
+    assert_eq!(get_magic(&new), (0, 1));
+    assert_eq!(auth_magic(&root, 1), 0);
+    assert!(new.is_authenticated() && !old.is_authenticated());
+    // Root keeps the magic it got from a's map.
+    assert_eq!(get_magic(&root), (0, 2));
+    // Back to a: its map still has old's magic.
+    assert_eq!(drop_master(&root), 0);
+    assert_eq!(set_master(&a), 0);
+    assert_eq!(auth_magic(&a, m_old), 0);
+    assert!(old.is_authenticated());
+}
+
+#[test]
+fn set_and_drop_master_by_a_former_master() {
+    let dev = Device::new();
+    let master = dev.open(false);
+    assert_eq!(set_master(&master), 0, "already master");
+    assert_eq!(drop_master(&master), 0);
+    assert!(!master.is_master() && master.was_master());
+    assert_eq!(drop_master(&master), -EINVAL, "not master any more");
+    assert_eq!(
+        set_master(&master),
+        0,
+        "was master: no CAP_SYS_ADMIN needed"
+    );
+    assert!(master.is_master());
+}
+
+#[test]
+fn set_and_drop_master_need_cap_sys_admin_otherwise() {
+    let dev = Device::new();
+    let master = dev.open(false);
+    let second = dev.open(false);
+    let root = dev.open_with(false, true);
+    assert_eq!(set_master(&second), -EACCES);
+    assert_eq!(drop_master(&second), -EACCES);
+    assert_eq!(drop_master(&master), 0);
+    assert_eq!(set_master(&second), -EACCES, "even with no master");
+    assert_eq!(drop_master(&root), -EINVAL, "CAP_SYS_ADMIN, not master");
+    assert_eq!(set_master(&root), 0);
+    assert!(root.is_master() && root.is_authenticated() && root.was_master());
+    assert_eq!(set_master(&master), -EBUSY, "another file is master");
+}
+
+#[test]
+fn set_master_while_another_is_master_is_ebusy() {
+    let dev = Device::new();
+    let master = dev.open(false);
+    let root = dev.open_with(false, true);
+    assert_eq!(set_master(&root), -EBUSY);
+    assert_eq!(drop_master(&root), -EINVAL);
+    assert!(master.is_master() && !root.is_master());
+}
+
+#[test]
+fn closing_the_master_leaves_the_device_without_master() {
+    let dev = Device::new();
+    let master = dev.open(false);
+    let second = dev.open(false);
+    let root = dev.open_with(false, true);
+    drop(master);
+    assert!(
+        !second.is_master() && !root.is_master(),
+        "nobody inherits it"
+    );
+    assert_eq!(set_master(&second), -EACCES);
+    // The next primary opener becomes master...
+    let next = dev.open(false);
+    assert!(next.is_master() && next.is_authenticated());
+    drop(next);
+    // ... or a CAP_SYS_ADMIN file takes it.
+    assert_eq!(set_master(&root), 0);
+    let after = dev.open(false);
+    assert!(!after.is_master());
+}
+
+#[test]
+fn dropped_master_is_not_closed_master() {
+    // A file that dropped mastership and closes does not disturb the new master.
+    let dev = Device::new();
+    let master = dev.open(false);
+    assert_eq!(drop_master(&master), 0);
+    let root = dev.open_with(false, true);
+    assert_eq!(set_master(&root), 0);
+    drop(master);
+    assert!(root.is_master());
+}
+
+#[test]
+fn get_client_reports_index_zero_only() {
+    let dev = Device::new();
+    let master = dev.open(false);
+    let second = dev.open(false);
+    let (ret, c) = get_client(&master, 0, &mut Pid(4321));
+    assert_eq!(ret, 0);
+    assert_eq!(
+        (c.idx, c.auth, c.pid, c.uid, c.magic, c.iocs),
+        (0, 1, 4321, 65534, 0, 0)
+    );
+    let (ret, c) = get_client(&second, 0, &mut NoMemory);
+    assert_eq!((ret, c.auth, c.pid), (0, 0, 0));
+    let (ret, c) = get_client(&master, 1, &mut NoMemory);
+    assert_eq!(ret, -EINVAL);
+    assert_eq!((c.idx, c.auth, c.pid), (1, 7, 7), "copied back unchanged");
+    assert_eq!(get_client(&master, -1, &mut NoMemory).0, -EINVAL);
+}
+
+#[test]
+fn get_unique_is_empty() {
+    let dev = Device::new();
+    let master = dev.open(false);
+    let second = dev.open(false);
+    for f in [&master, &second] {
+        let arg = DrmUnique {
+            unique_len: 64,
+            unique: 0x1000,
+        };
+        // NoMemory faults every write: nothing is written.
+        let r = call(f, DRM_IOCTL_GET_UNIQUE, &arg.to_bytes());
+        assert_eq!(r.ret(), 0);
+        let out = DrmUnique::from_bytes(&r.out).unwrap();
+        assert_eq!((out.unique_len, out.unique), (0, 0x1000));
+    }
+}
+
+#[test]
+fn auth_ioctls_are_eacces_on_the_render_node() {
+    let dev = Device::new();
+    let _master = dev.open(false);
+    let render = dev.open(true);
+    for cmd in [
+        DRM_IOCTL_GET_UNIQUE,
+        DRM_IOCTL_GET_MAGIC,
+        DRM_IOCTL_GET_CLIENT,
+        DRM_IOCTL_AUTH_MAGIC,
+        DRM_IOCTL_SET_MASTER,
+        DRM_IOCTL_DROP_MASTER,
+        DRM_IOCTL_GEM_FLINK,
+        DRM_IOCTL_GEM_OPEN,
+    ] {
+        let size = dmasync::uapi::ioctl::ioc_size(cmd);
+        assert_eq!(
+            call(&render, cmd, &vec![0; size]).ret(),
+            -EACCES,
+            "{cmd:#x}"
+        );
+    }
+}
+
+fn flink(file: &DrmFile, handle: u32) -> (i32, u32) {
+    let r = call(
+        file,
+        DRM_IOCTL_GEM_FLINK,
+        &DrmGemFlink { handle, name: 0 }.to_bytes(),
+    );
+    (r.ret(), DrmGemFlink::from_bytes(&r.out).unwrap().name)
+}
+
+fn gem_open(file: &DrmFile, name: u32) -> (i32, DrmGemOpen) {
+    let arg = DrmGemOpen {
+        name,
+        ..Default::default()
+    };
+    let r = call(file, DRM_IOCTL_GEM_OPEN, &arg.to_bytes());
+    (r.ret(), DrmGemOpen::from_bytes(&r.out).unwrap())
+}
+
+#[test]
+fn flink_and_open_share_an_object_between_files() {
+    let dev = Device::new();
+    let master = dev.open(false);
+    let second = dev.open(false);
+    let h = dumb(&master);
+    assert_eq!(flink(&master, h), (0, 1));
+    assert_eq!(flink(&master, h), (0, 1), "the name is stable");
+    assert_eq!(gem_open(&second, 1).0, -EACCES, "DRM_AUTH");
+    let (_, magic) = get_magic(&second);
+    assert_eq!(auth_magic(&master, magic), 0);
+    let (ret, a) = gem_open(&second, 1);
+    assert_eq!((ret, a.handle, a.size), (0, 1, 16384));
+    let (ret, b) = gem_open(&second, 1);
+    assert_eq!((ret, b.handle), (0, 2), "a new handle on every open");
+    assert!(Arc::ptr_eq(
+        &second.lookup(1).unwrap(),
+        &master.lookup(h).unwrap()
+    ));
+    assert_eq!(flink(&second, 2), (0, 1), "one name per object");
+}
+
+#[test]
+fn flink_and_open_bad_inputs() {
+    let dev = Device::new();
+    let master = dev.open(false);
+    assert_eq!(flink(&master, 0).0, -ENOENT);
+    assert_eq!(flink(&master, 5).0, -ENOENT);
+    for name in [0, 1, i32::MAX as u32 + 1, u32::MAX] {
+        let (ret, out) = gem_open(&master, name);
+        assert_eq!((ret, out.handle, out.size), (-ENOENT, 0, 0), "name {name}");
+    }
+}
+
+#[test]
+fn flink_name_goes_with_the_last_handle() {
+    let dev = Device::new();
+    let master = dev.open(false);
+    let root = dev.open_with(false, true);
+    let h = dumb(&master);
+    let (_, name) = flink(&master, h);
+    assert_eq!(gem_open(&root, name).0, 0);
+    let close = DrmGemClose { handle: h, pad: 0 };
+    assert_eq!(
+        call(&master, DRM_IOCTL_GEM_CLOSE, &close.to_bytes()).ret(),
+        0
+    );
+    assert_eq!(gem_open(&root, name).0, 0, "root still has a handle");
+    drop(root);
+    assert_eq!(gem_open(&master, name).0, -ENOENT, "the last handle went");
+    let h2 = dumb(&master);
+    assert_eq!(flink(&master, h2), (0, name), "the name is free again");
+}
+
 // ---------------------------------------------------------------- fuzzing the dispatcher
 
 mod dispatch_props {

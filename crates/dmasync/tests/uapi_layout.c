@@ -128,6 +128,12 @@ int main(void)
 	F(drm_version, date_len); F(drm_version, date); F(drm_version, desc_len);
 	F(drm_version, desc);
 	S(drm_get_cap); F(drm_get_cap, capability); F(drm_get_cap, value);
+	S(drm_unique); F(drm_unique, unique_len); F(drm_unique, unique);
+	S(drm_auth); F(drm_auth, magic);
+	S(drm_client); F(drm_client, idx); F(drm_client, auth); F(drm_client, pid);
+	F(drm_client, uid); F(drm_client, magic); F(drm_client, iocs);
+	S(drm_gem_flink); F(drm_gem_flink, handle); F(drm_gem_flink, name);
+	S(drm_gem_open); F(drm_gem_open, name); F(drm_gem_open, handle); F(drm_gem_open, size);
 	S(drm_gem_close); F(drm_gem_close, handle); F(drm_gem_close, pad);
 	S(drm_prime_handle); F(drm_prime_handle, handle); F(drm_prime_handle, flags);
 	F(drm_prime_handle, fd);
@@ -185,6 +191,8 @@ int main(void)
 	F(drm_vgem_fence_attach, pad);
 	S(drm_vgem_fence_signal); F(drm_vgem_fence_signal, fence); F(drm_vgem_fence_signal, flags);
 
+	I(DRM_IOCTL_GET_UNIQUE); I(DRM_IOCTL_GET_MAGIC); I(DRM_IOCTL_GET_CLIENT);
+	I(DRM_IOCTL_AUTH_MAGIC); I(DRM_IOCTL_GEM_FLINK); I(DRM_IOCTL_GEM_OPEN);
 	I(DRM_IOCTL_VERSION); I(DRM_IOCTL_GEM_CLOSE); I(DRM_IOCTL_GET_CAP);
 	I(DRM_IOCTL_PRIME_HANDLE_TO_FD); I(DRM_IOCTL_PRIME_FD_TO_HANDLE);
 	I(DRM_IOCTL_MODE_CREATE_DUMB); I(DRM_IOCTL_MODE_MAP_DUMB);
@@ -197,7 +205,7 @@ int main(void)
 	I(DRM_IOCTL_VGEM_FENCE_ATTACH); I(DRM_IOCTL_VGEM_FENCE_SIGNAL);
 
 	C(DRM_IOCTL_BASE); C(DRM_COMMAND_BASE); C(DRM_COMMAND_END);
-	C(DRM_CLOEXEC); C(DRM_RDWR);
+	C(DRM_CLOEXEC); C(DRM_RDWR); C(DRM_IOCTL_SET_MASTER); C(DRM_IOCTL_DROP_MASTER);
 	C(DRM_CAP_DUMB_BUFFER); C(DRM_CAP_VBLANK_HIGH_CRTC); C(DRM_CAP_DUMB_PREFERRED_DEPTH);
 	C(DRM_CAP_DUMB_PREFER_SHADOW); C(DRM_CAP_PRIME); C(DRM_PRIME_CAP_IMPORT);
 	C(DRM_PRIME_CAP_EXPORT); C(DRM_CAP_TIMESTAMP_MONOTONIC); C(DRM_CAP_ASYNC_PAGE_FLIP);

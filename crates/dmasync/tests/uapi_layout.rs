@@ -107,7 +107,8 @@ fn rust_consts() -> Vec<(&'static str, &'static str, i128)> {
         "dma_heap": dma_heap::DMA_HEAP_IOC_MAGIC, dma_heap::DMA_HEAP_VALID_FD_FLAGS,
             dma_heap::DMA_HEAP_VALID_HEAP_FLAGS;
         "drm": drm::DRM_IOCTL_BASE, drm::DRM_COMMAND_BASE, drm::DRM_COMMAND_END,
-            drm::DRM_CLOEXEC, drm::DRM_RDWR, drm::DRM_CAP_DUMB_BUFFER,
+            drm::DRM_CLOEXEC, drm::DRM_RDWR, drm::DRM_IOCTL_SET_MASTER,
+            drm::DRM_IOCTL_DROP_MASTER, drm::DRM_CAP_DUMB_BUFFER,
             drm::DRM_CAP_VBLANK_HIGH_CRTC, drm::DRM_CAP_DUMB_PREFERRED_DEPTH,
             drm::DRM_CAP_DUMB_PREFER_SHADOW, drm::DRM_CAP_PRIME, drm::DRM_PRIME_CAP_IMPORT,
             drm::DRM_PRIME_CAP_EXPORT, drm::DRM_CAP_TIMESTAMP_MONOTONIC,

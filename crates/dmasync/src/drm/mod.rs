@@ -34,10 +34,16 @@
 //! `-EINVAL`): each kernel handler checks `DRIVER_MODESET` (or vblank
 //! support) first, and vgem has neither. So a render client gets `-EACCES` for them, as on the kernel.
 //!
+//! The authentication and master ioctls (GET_UNIQUE, GET_MAGIC, GET_CLIENT:
+//! flags 0; AUTH_MAGIC: `DRM_MASTER`; SET/DROP_MASTER: flags 0, their
+//! handlers check `CAP_SYS_ADMIN` or former mastership) and GEM_FLINK /
+//! GEM_OPEN (`DRM_AUTH`) are modelled in [`vgem`]; none is allowed on the
+//! render node.
+//!
 //! Not modelled: hot-unplug (`-ENODEV`) and the other core ioctls vgem never
-//! needs (GET_UNIQUE, GET_CLIENT, GET_MAGIC, AUTH_MAGIC, SET/DROP_MASTER,
-//! FLINK, GEM_OPEN, ATTACH/DETACHMODE, MODESET_CTL): [`decode`] treats them
-//! as core numbers without handler (`-EINVAL`).
+//! needs (GET_STATS, SET_VERSION, the legacy no-ops, ATTACH/DETACHMODE,
+//! MODESET_CTL): [`decode`] treats them as core numbers without handler
+//! (`-EINVAL`).
 //!
 //! # Serving a process
 //!
@@ -104,8 +110,24 @@ pub enum Op {
     Version,
     /// `drm_getcap`.
     GetCap,
+    /// `drm_getunique`.
+    GetUnique,
+    /// `drm_getmagic`.
+    GetMagic,
+    /// `drm_getclient`.
+    GetClient,
+    /// `drm_authmagic`.
+    AuthMagic,
+    /// `drm_setmaster_ioctl`.
+    SetMaster,
+    /// `drm_dropmaster_ioctl`.
+    DropMaster,
     /// `drm_gem_close_ioctl`.
     GemClose,
+    /// `drm_gem_flink_ioctl`.
+    GemFlink,
+    /// `drm_gem_open_ioctl`.
+    GemOpen,
     /// `drm_prime_handle_to_fd_ioctl`.
     PrimeHandleToFd,
     /// `drm_prime_fd_to_handle_ioctl`.
@@ -224,10 +246,53 @@ pub static CORE_IOCTLS: &[IoctlDef] = &[
         Op::Version,
     ),
     def(
+        "DRM_IOCTL_GET_UNIQUE",
+        DRM_IOCTL_GET_UNIQUE,
+        0,
+        Op::GetUnique,
+    ),
+    def("DRM_IOCTL_GET_MAGIC", DRM_IOCTL_GET_MAGIC, 0, Op::GetMagic),
+    def(
+        "DRM_IOCTL_GET_CLIENT",
+        DRM_IOCTL_GET_CLIENT,
+        0,
+        Op::GetClient,
+    ),
+    def(
+        "DRM_IOCTL_AUTH_MAGIC",
+        DRM_IOCTL_AUTH_MAGIC,
+        DRM_MASTER,
+        Op::AuthMagic,
+    ),
+    def(
+        "DRM_IOCTL_SET_MASTER",
+        DRM_IOCTL_SET_MASTER,
+        0,
+        Op::SetMaster,
+    ),
+    def(
+        "DRM_IOCTL_DROP_MASTER",
+        DRM_IOCTL_DROP_MASTER,
+        0,
+        Op::DropMaster,
+    ),
+    def(
         "DRM_IOCTL_GEM_CLOSE",
         DRM_IOCTL_GEM_CLOSE,
         DRM_RENDER_ALLOW,
         Op::GemClose,
+    ),
+    def(
+        "DRM_IOCTL_GEM_FLINK",
+        DRM_IOCTL_GEM_FLINK,
+        DRM_AUTH,
+        Op::GemFlink,
+    ),
+    def(
+        "DRM_IOCTL_GEM_OPEN",
+        DRM_IOCTL_GEM_OPEN,
+        DRM_AUTH,
+        Op::GemOpen,
     ),
     def(
         "DRM_IOCTL_GET_CAP",
@@ -419,8 +484,8 @@ pub fn decode(cmd: u32, driver: &'static [Option<IoctlDef>]) -> Result<Decoded> 
 pub struct Client {
     /// The file is a render node (`renderD128`).
     pub render: bool,
-    /// The file is authenticated (it became master, or was opened with
-    /// `CAP_SYS_ADMIN`).
+    /// The file is authenticated (it became master, was opened with
+    /// `CAP_SYS_ADMIN`, or its master authenticated its magic).
     pub authenticated: bool,
     /// The file is the device's current master.
     pub master: bool,
@@ -546,6 +611,13 @@ pub trait Caller {
     fn install_dma_buf(&mut self, buf: crate::buf::DmaBuf, flags: u32) -> Result<i32> {
         let _ = (buf, flags);
         Err(Error::NotSupported)
+    }
+
+    /// The calling thread's id as its own pid namespace sees it
+    /// (`task_pid_vnr(current)`), which GET_CLIENT reports; `None` when the
+    /// caller cannot say (GET_CLIENT then reports 0). The default: `None`.
+    fn pid_vnr(&self) -> Option<u32> {
+        None
     }
 
     /// The dma-buf behind the caller's fd `fd` (`dma_buf_get`).

@@ -7,11 +7,47 @@
 //!
 //! A [`Device`] has a primary node (`/dev/dri/card0`) and a render node
 //! (`/dev/dri/renderD128`); [`Device::open`] makes one [`DrmFile`] per
-//! `open()`. The first file opened on the primary node while there is no
-//! master becomes the master, and is authenticated; render clients need no
-//! authentication. Dropping the [`DrmFile`] is closing it (`drm_release`):
-//! every fence still registered in it is signalled, every handle released,
-//! mastership dropped.
+//! `open()`. Render clients need no authentication. Dropping the
+//! [`DrmFile`] is closing it (`drm_release`): every handle is released, its
+//! magic and mastership given up, every fence still registered in it
+//! signalled.
+//!
+//! # Masters and authentication (drm_auth.c)
+//!
+//! A primary file opened while the device has no master makes a new
+//! master (`struct drm_master`) and becomes the device's master: it is
+//! authenticated and `was_master`. A primary file opened while there is a
+//! master belongs to that master. Opening with `CAP_SYS_ADMIN` authenticates
+//! a file too.
+//!
+//! * GET_MAGIC gives the file a magic in its master's magic map (lowest
+//!   free id >= 1, then the same one on every call); AUTH_MAGIC, by the
+//!   current master only (`DRM_MASTER`), authenticates the file behind a
+//!   magic of its own map and marks the magic used: 0, unknown, used, or
+//!   another master's -> `-EINVAL`.
+//! * SET_MASTER and DROP_MASTER first check `drm_master_check_perm`: a file
+//!   that has been master, or `CAP_SYS_ADMIN`, else `-EACCES`. SET_MASTER:
+//!   already master -> 0; another file is master -> `-EBUSY`; a file that
+//!   never was master makes a new master (its magic map empty); one that
+//!   was gets its old master back. DROP_MASTER: not the current master ->
+//!   `-EINVAL`; else the device has no master.
+//! * Closing the master leaves the device without master: mastership does
+//!   not pass to another open file, but to the next primary opener (or
+//!   SET_MASTER). Files of the old master keep it: a new master's AUTH_MAGIC
+//!   does not find their magics.
+//! * GET_UNIQUE answers the master's bus id, which only SET_VERSION (not
+//!   modelled) sets: always empty. GET_CLIENT answers for index 0 only.
+//!
+//! The model takes every ioctl to come from the process that opened the
+//! file, with the capability it had then (the kernel checks the caller's
+//! `CAP_SYS_ADMIN` and, for a former master, its process).
+//!
+//! # Flink names (drm_gem.c)
+//!
+//! GEM_FLINK gives an object a device-wide name (lowest free id >= 1,
+//! stable); GEM_OPEN makes a new handle to a named object. Both need an
+//! authenticated primary file (`DRM_AUTH`; `-EACCES` on the render node).
+//! The name goes with the object's last handle.
 //!
 //! # Fences (vgem_fence.c)
 //!
@@ -37,10 +73,13 @@
 //!
 //! A file's state (handles, PRIME table, fence ids) is under one mutex per
 //! file, never held while a reservation object is locked or a fence is
-//! signalled. The timer has its own lock, also released before it signals.
+//! signalled. The device's name lock is taken before a file's state lock.
+//! The device's master lock guards the current master, and the masters'
+//! magic maps and the files' authentication state are locked only under
+//! it. The timer has its own lock, also released before it signals.
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Condvar, PoisonError};
+use std::sync::{Arc, Condvar, PoisonError, Weak};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -194,14 +233,77 @@ impl Drop for FenceTimer {
 
 static NEXT_DEVICE_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
+/// The largest magic or flink name (`idr_alloc` with end 0 allocates up to
+/// `INT_MAX`).
+const ID_MAX: u32 = i32::MAX as u32;
+
+/// The lowest id >= 1 that `map` does not hold (`idr_alloc(.., 1, 0)`).
+///
+/// # Errors
+/// [`Error::NoMemory`] (the kernel's `-ENOSPC`) past `INT_MAX` ids.
+fn lowest_free_id<V>(map: &BTreeMap<u32, V>) -> Result<u32> {
+    let mut id = 1u32;
+    for &k in map.keys() {
+        if k != id {
+            break;
+        }
+        id += 1;
+    }
+    if id > ID_MAX {
+        return Err(Error::NoMemory);
+    }
+    Ok(id)
+}
+
+/// A master (`struct drm_master`): made when a primary file becomes master
+/// for the first time (at open, or by SET_MASTER); every primary file
+/// opened while it is the device's master belongs to it. Its magic map
+/// (`magic_map`) holds the magics of its files: magic -> the file that
+/// asked for it, `None` once the magic authenticated it (the magic stays
+/// taken until that file closes).
+#[derive(Default)]
+struct Master {
+    magic_map: Mutex<BTreeMap<u32, Option<Weak<Mutex<FileAuth>>>>>,
+}
+
+/// A file's part of authentication and mastership (fields of `struct
+/// drm_file`). Locked only with the device's master lock held.
+#[derive(Default)]
+struct FileAuth {
+    /// `authenticated`: opened with `CAP_SYS_ADMIN`, became master, or its
+    /// magic was authenticated by its master.
+    authenticated: bool,
+    /// `master`: the master the file belongs to (its own once it made
+    /// one); `None` on the render node and once the file closed.
+    master: Option<Arc<Master>>,
+    /// `is_master`: `master` is the file's own.
+    is_master: bool,
+    /// `was_master`: the file has been the device's master.
+    was_master: bool,
+    /// `magic`: 0 until GET_MAGIC.
+    magic: u32,
+}
+
+impl FileAuth {
+    /// `drm_is_current_master`: the file's own master is the device's.
+    fn is_current(&self, current: &Option<Arc<Master>>) -> bool {
+        self.is_master && matches!((&self.master, current), (Some(m), Some(c)) if Arc::ptr_eq(m, c))
+    }
+}
+
 struct DeviceInner {
     /// Tells this device's objects from other devices' (PRIME import).
     id: u64,
     offsets: Arc<MmapOffsets>,
     timer: FenceTimer,
     fence_ops: Arc<dyn FenceOps>,
-    /// The file id of the current master.
-    master: Mutex<Option<u64>>,
+    /// `master_mutex` and what it guards: `dev->master`, the current
+    /// master. The masters' magic maps and the files' [`FileAuth`] are
+    /// locked only under it.
+    master: Mutex<Option<Arc<Master>>>,
+    /// `object_name_lock` and `object_name_idr`: the flink names. Taken
+    /// before a file's state lock.
+    names: Mutex<BTreeMap<u32, Arc<GemObject>>>,
     next_file: AtomicU64,
 }
 
@@ -242,6 +344,7 @@ impl Device {
                 timer: FenceTimer::new(timeout),
                 fence_ops: Arc::new(VgemFenceOps),
                 master: Mutex::new(None),
+                names: Mutex::new(BTreeMap::new()),
                 next_file: AtomicU64::new(1),
             }),
         }
@@ -259,16 +362,31 @@ impl Device {
         self.open_with(render, false)
     }
 
-    /// Opens a node; `privileged` is `capable(CAP_SYS_ADMIN)`, which makes a
-    /// primary client authenticated and passes `DRM_ROOT_ONLY`.
+    /// Opens a node (`drm_open_helper`); `privileged` is
+    /// `capable(CAP_SYS_ADMIN)`, which makes the file authenticated and
+    /// stands for the caller's capability in its later ioctls
+    /// (`DRM_ROOT_ONLY`, SET/DROP_MASTER). A primary file opened while the
+    /// device has no master makes a new master and becomes it
+    /// (`drm_master_open`); otherwise it belongs to the current master.
+    #[doc(alias = "drm_master_open")]
     pub fn open_with(&self, render: bool, privileged: bool) -> DrmFile {
         let id = self.inner.next_file.fetch_add(1, Ordering::Relaxed);
-        let mut authenticated = privileged;
+        let mut auth = FileAuth {
+            authenticated: privileged,
+            ..FileAuth::default()
+        };
         if !render {
-            let mut master = self.inner.master.lock();
-            if master.is_none() {
-                *master = Some(id);
-                authenticated = true;
+            let mut current = self.inner.master.lock();
+            match &*current {
+                Some(m) => auth.master = Some(m.clone()),
+                None => {
+                    let m = Arc::new(Master::default());
+                    auth.master = Some(m.clone());
+                    auth.is_master = true;
+                    auth.was_master = true;
+                    auth.authenticated = true;
+                    *current = Some(m);
+                }
             }
         }
         DrmFile {
@@ -276,7 +394,7 @@ impl Device {
             id,
             render,
             privileged,
-            authenticated,
+            auth: Arc::new(Mutex::new(auth)),
             state: Mutex::new(FileState::default()),
         }
     }
@@ -300,7 +418,8 @@ pub struct DrmFile {
     id: u64,
     render: bool,
     privileged: bool,
-    authenticated: bool,
+    /// Shared with the magic map that holds this file's magic.
+    auth: Arc<Mutex<FileAuth>>,
     state: Mutex<FileState>,
 }
 
@@ -354,17 +473,37 @@ impl DrmFile {
         self.render
     }
 
-    /// Whether this file is the device's current master.
+    /// Whether this file is the device's current master
+    /// (`drm_is_current_master`).
+    #[doc(alias = "drm_is_current_master")]
     pub fn is_master(&self) -> bool {
-        *self.dev.master.lock() == Some(self.id)
+        let current = self.dev.master.lock();
+        let is = self.auth.lock().is_current(&current);
+        is
+    }
+
+    /// Whether this file has been the device's master (`was_master`).
+    pub fn was_master(&self) -> bool {
+        let _current = self.dev.master.lock();
+        let was = self.auth.lock().was_master;
+        was
+    }
+
+    /// Whether this file is authenticated (`authenticated`).
+    pub fn is_authenticated(&self) -> bool {
+        let _current = self.dev.master.lock();
+        let auth = self.auth.lock().authenticated;
+        auth
     }
 
     /// The facts the dispatcher's permission check uses.
     pub fn client(&self) -> Client {
+        let current = self.dev.master.lock();
+        let a = self.auth.lock();
         Client {
             render: self.render,
-            authenticated: self.authenticated,
-            master: self.is_master(),
+            authenticated: a.authenticated,
+            master: a.is_current(&current),
             privileged: self.privileged,
         }
     }
@@ -399,7 +538,40 @@ impl DrmFile {
                 write_arg(k, &a.to_bytes());
                 r?;
             }
+            Op::GetUnique => {
+                let mut a = read_arg(k, DrmUnique::from_bytes)?;
+                let r = self.get_unique(&mut a);
+                write_arg(k, &a.to_bytes());
+                r?;
+            }
+            Op::GetMagic => {
+                let r = self.get_magic();
+                let a = DrmAuth {
+                    magic: *r.as_ref().unwrap_or(&0),
+                };
+                write_arg(k, &a.to_bytes());
+                r?;
+            }
+            Op::GetClient => {
+                let mut a = read_arg(k, DrmClient::from_bytes)?;
+                let r = self.get_client(&mut a, caller.pid_vnr());
+                write_arg(k, &a.to_bytes());
+                r?;
+            }
+            Op::AuthMagic => self.auth_magic(read_arg(k, DrmAuth::from_bytes)?.magic)?,
+            Op::SetMaster => self.set_master()?,
+            Op::DropMaster => self.drop_master()?,
             Op::GemClose => self.gem_close(&read_arg(k, DrmGemClose::from_bytes)?)?,
+            Op::GemFlink => {
+                let mut a = read_arg(k, DrmGemFlink::from_bytes)?;
+                a.name = self.gem_flink(a.handle)?;
+                write_arg(k, &a.to_bytes());
+            }
+            Op::GemOpen => {
+                let mut a = read_arg(k, DrmGemOpen::from_bytes)?;
+                (a.handle, a.size) = self.gem_open(a.name)?;
+                write_arg(k, &a.to_bytes());
+            }
             Op::CreateDumb => {
                 let mut a = read_arg(k, DrmModeCreateDumb::from_bytes)?;
                 let r = self.create_dumb(&mut a);
@@ -466,12 +638,219 @@ impl DrmFile {
     }
 
     fn delete_handle(&self, handle: u32) -> Result<()> {
+        let mut names = self.dev.names.lock();
         let mut st = self.state.lock();
         let released = st.handles.delete(handle)?;
         let entry = st.prime.remove_handle(handle);
         drop(st);
+        unname_if_unused(&mut names, &released.0);
+        drop(names);
         drop((released, entry));
         Ok(())
+    }
+
+    /// GET_UNIQUE (`drm_getunique`): the bus id of the file's master,
+    /// copied to `arg.unique` when `arg.unique_len` is large enough, and its
+    /// length in `unique_len`. A master's bus id is set only by
+    /// SET_VERSION, which is not modelled: it is always empty (length 0,
+    /// nothing copied). Primary nodes only (the dispatcher answers
+    /// `-EACCES` on the render node).
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] (`-EINVAL`) for a file without master (a render
+    /// file, which the dispatcher never lets through).
+    #[doc(alias = "drm_getunique")]
+    pub fn get_unique(&self, arg: &mut DrmUnique) -> Result<()> {
+        let _current = self.dev.master.lock();
+        if self.auth.lock().master.is_none() {
+            return Err(Error::Invalid("file has no master"));
+        }
+        arg.unique_len = 0;
+        Ok(())
+    }
+
+    /// GET_MAGIC (`drm_getmagic`): the file's magic, allocated on the first
+    /// call in its master's magic map as the lowest free id >= 1, then the
+    /// same on every call (also once used, and after the file made a master
+    /// of its own). Primary nodes only.
+    ///
+    /// # Errors
+    /// [`Error::NoMemory`] (the kernel's `-ENOSPC`) past `INT_MAX` magics;
+    /// [`Error::Invalid`] (`-EINVAL`) for a file without master (render).
+    #[doc(alias = "drm_getmagic")]
+    pub fn get_magic(&self) -> Result<u32> {
+        let _current = self.dev.master.lock();
+        let mut a = self.auth.lock();
+        if a.magic == 0 {
+            let master = a
+                .master
+                .clone()
+                .ok_or(Error::Invalid("file has no master"))?;
+            let mut map = master.magic_map.lock();
+            let magic = lowest_free_id(&map)?;
+            map.insert(magic, Some(Arc::downgrade(&self.auth)));
+            a.magic = magic;
+        }
+        Ok(a.magic)
+    }
+
+    /// AUTH_MAGIC (`drm_authmagic`): authenticates the file whose pending
+    /// magic `magic` is in this file's master's magic map, and marks the
+    /// magic used. The dispatcher lets only the current master call it
+    /// (`DRM_MASTER`, `-EACCES` otherwise); the master may authenticate
+    /// itself.
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] (`-EINVAL`) for 0, a magic this master never
+    /// gave out (also one of another master's files), or one already used.
+    #[doc(alias = "drm_authmagic")]
+    pub fn auth_magic(&self, magic: u32) -> Result<()> {
+        let _current = self.dev.master.lock();
+        let master = self.auth.lock().master.clone();
+        let master = master.ok_or(Error::Invalid("file has no master"))?;
+        let mut map = master.magic_map.lock();
+        let entry = map
+            .get_mut(&magic)
+            .and_then(Option::take)
+            .ok_or(Error::Invalid("unknown or used magic"))?;
+        drop(map);
+        // A file closed while its magic sat in another master's map leaves
+        // a stale entry (the kernel's dangling pointer): it authenticates
+        // nothing.
+        if let Some(file) = entry.upgrade() {
+            file.lock().authenticated = true;
+        }
+        Ok(())
+    }
+
+    /// `drm_master_check_perm`: a file that has been master may set or
+    /// drop mastership without `CAP_SYS_ADMIN` (the model takes the caller
+    /// to be the process that opened the file).
+    fn master_check_perm(&self, a: &FileAuth) -> Result<()> {
+        if a.was_master || self.privileged {
+            Ok(())
+        } else {
+            Err(Error::Access)
+        }
+    }
+
+    /// SET_MASTER (`drm_setmaster_ioctl`): makes this file the device's
+    /// master. A file that already is: nothing. A file that never was
+    /// master makes a new master (with an empty magic map; the file
+    /// becomes authenticated); a file that was gets its own master back,
+    /// with its magic map. Primary nodes only.
+    ///
+    /// # Errors
+    /// In order: [`Error::Access`] (`-EACCES`) for a file that has never
+    /// been master, opened without `CAP_SYS_ADMIN`; [`Error::Busy`]
+    /// (`-EBUSY`) while another file is master; [`Error::Invalid`]
+    /// (`-EINVAL`) for a file without master (render).
+    #[doc(alias = "drm_setmaster_ioctl")]
+    pub fn set_master(&self) -> Result<()> {
+        let mut current = self.dev.master.lock();
+        let mut a = self.auth.lock();
+        self.master_check_perm(&a)?;
+        if a.is_current(&current) {
+            return Ok(());
+        }
+        if current.is_some() {
+            return Err(Error::Busy);
+        }
+        if a.master.is_none() {
+            return Err(Error::Invalid("file has no master"));
+        }
+        if !a.is_master {
+            // drm_new_set_master
+            a.master = Some(Arc::new(Master::default()));
+            a.is_master = true;
+            a.authenticated = true;
+        }
+        *current = a.master.clone();
+        a.was_master = true;
+        Ok(())
+    }
+
+    /// DROP_MASTER (`drm_dropmaster_ioctl`): the device has no master
+    /// until a file sets it or a primary node is opened. The file keeps its
+    /// own master (and `was_master`), so it can set it again. Primary nodes
+    /// only.
+    ///
+    /// # Errors
+    /// In order: [`Error::Access`] (`-EACCES`) for a file that has never
+    /// been master, opened without `CAP_SYS_ADMIN`; [`Error::Invalid`]
+    /// (`-EINVAL`) for a file that is not the current master.
+    #[doc(alias = "drm_dropmaster_ioctl")]
+    pub fn drop_master(&self) -> Result<()> {
+        let mut current = self.dev.master.lock();
+        let a = self.auth.lock();
+        self.master_check_perm(&a)?;
+        if !a.is_current(&current) {
+            return Err(Error::Invalid("not the current master"));
+        }
+        *current = None;
+        Ok(())
+    }
+
+    /// GET_CLIENT (`drm_getclient`): for `idx` 0, the calling file:
+    /// whether it is authenticated, the caller's pid (`pid`, 0 when
+    /// unknown), the overflow uid, magic and iocs 0. Primary nodes only.
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] (`-EINVAL`) for any other `idx` (no other client
+    /// is listed); `arg` is then unchanged.
+    #[doc(alias = "drm_getclient")]
+    pub fn get_client(&self, arg: &mut DrmClient, pid: Option<u32>) -> Result<()> {
+        if arg.idx != 0 {
+            return Err(Error::Invalid("only client 0 is listed"));
+        }
+        arg.auth = i32::from(self.is_authenticated());
+        arg.pid = u64::from(pid.unwrap_or(0));
+        arg.uid = DRM_CLIENT_OVERFLOW_UID;
+        arg.magic = 0;
+        arg.iocs = 0;
+        Ok(())
+    }
+
+    /// GEM_FLINK (`drm_gem_flink_ioctl`): the device-wide name of
+    /// `handle`'s object, made on first use as the lowest free id >= 1; it
+    /// goes when the object's last handle (in any file) goes. Needs an
+    /// authenticated primary file (`DRM_AUTH`, no render node).
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] (`-ENOENT`) for an unknown handle;
+    /// [`Error::NoMemory`] (the kernel's `-ENOSPC`) past `INT_MAX` names.
+    #[doc(alias = "drm_gem_flink_ioctl")]
+    pub fn gem_flink(&self, handle: u32) -> Result<u32> {
+        let obj = self.lookup(handle).ok_or(Error::NotFound)?;
+        let mut names = self.dev.names.lock();
+        if obj.handle_count() == 0 {
+            return Err(Error::NotFound);
+        }
+        if let Some((&name, _)) = names.iter().find(|(_, o)| o.id() == obj.id()) {
+            return Ok(name);
+        }
+        let name = lowest_free_id(&names)?;
+        names.insert(name, obj);
+        Ok(name)
+    }
+
+    /// GEM_OPEN (`drm_gem_open_ioctl`): a new handle in this file to the
+    /// object named `name` by GEM_FLINK (a new one on every call, even if
+    /// the file already has a handle to it), and the object's size. Needs
+    /// an authenticated primary file (`DRM_AUTH`, no render node).
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] (`-ENOENT`) for an unknown name (0, above
+    /// `INT_MAX`, never given, or gone with its object's last handle);
+    /// [`Error::NoMemory`] (the kernel's `-ENOSPC`) past `INT_MAX` handles.
+    #[doc(alias = "drm_gem_open_ioctl")]
+    pub fn gem_open(&self, name: u32) -> Result<(u32, u64)> {
+        let names = self.dev.names.lock();
+        let obj = names.get(&name).cloned().ok_or(Error::NotFound)?;
+        let size = obj.size();
+        let handle = self.state.lock().handles.create(obj)?;
+        drop(names);
+        Ok((handle, size))
     }
 
     /// GEM_CLOSE (`drm_gem_close_ioctl`): deletes the handle. `pad` is not
@@ -696,26 +1075,57 @@ impl DrmFile {
     }
 }
 
+impl DrmFile {
+    /// `drm_master_release`: the file's magic leaves its master's map; the
+    /// current master leaves the device without master; the file lets go
+    /// of its master.
+    fn master_release(&self) {
+        let mut current = self.dev.master.lock();
+        let mut a = self.auth.lock();
+        if a.magic != 0 {
+            if let Some(m) = &a.master {
+                m.magic_map.lock().remove(&a.magic);
+            }
+        }
+        if a.is_current(&current) {
+            *current = None;
+        }
+        a.master = None;
+    }
+}
+
+/// Releases `obj`'s flink name once it has no handle left
+/// (`drm_gem_object_handle_free`); `names` is the device's name table,
+/// locked.
+fn unname_if_unused(names: &mut BTreeMap<u32, Arc<GemObject>>, obj: &Arc<GemObject>) {
+    if obj.handle_count() == 0 {
+        names.retain(|_, o| o.id() != obj.id());
+    }
+}
+
 impl Drop for DrmFile {
     /// Closing the file (`drm_release`): the handles go
     /// (`drm_gem_release`), then vgem's postclose signals every fence still
     /// registered; a master gives up mastership.
     fn drop(&mut self) {
+        let mut names = self.dev.names.lock();
         let st = std::mem::take(&mut *self.state.lock());
         let FileState {
             mut handles,
             prime,
             fences,
         } = st;
-        drop(handles.release_all());
+        let released = handles.release_all();
+        for (obj, _) in &released {
+            unname_if_unused(&mut names, obj);
+        }
+        drop(names);
+        drop(released);
         drop(prime);
+        self.master_release();
         for (fence, key) in fences.into_iter().flatten() {
             self.dev.timer.cancel(key);
             let _ = fence.signal();
-        }
-        let mut master = self.dev.master.lock();
-        if *master == Some(self.id) {
-            *master = None;
         }
     }
 }

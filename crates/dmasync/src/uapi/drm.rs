@@ -94,6 +94,13 @@ pub const DRM_SYNCOBJ_WAIT_FLAGS_WAIT_DEADLINE: u32 = 1 << 3;
 /// point instead of the last signalled one.
 pub const DRM_SYNCOBJ_QUERY_FLAGS_LAST_SUBMITTED: u32 = 1 << 0;
 
+/// `DRM_IO(0x1e)` = `0x641E`: become the device's master again (no argument).
+pub const DRM_IOCTL_SET_MASTER: u32 = super::ioctl::io(DRM_IOCTL_BASE, 0x1E);
+/// `DRM_IO(0x1f)` = `0x641F`: stop being the device's master (no argument).
+pub const DRM_IOCTL_DROP_MASTER: u32 = super::ioctl::io(DRM_IOCTL_BASE, 0x1F);
+/// [`DrmClient::uid`]: the overflow uid the kernel reports (`overflowuid`).
+pub const DRM_CLIENT_OVERFLOW_UID: u64 = 65534;
+
 /// vgem's driver-private `nr` offset of FENCE_ATTACH.
 pub const DRM_VGEM_FENCE_ATTACH: u8 = 0x1;
 /// vgem's driver-private `nr` offset of FENCE_SIGNAL.
@@ -147,6 +154,58 @@ uapi_structs! {
         pub capability: u64,
         /// Out: the value (zeroed first).
         pub value: u64,
+    }
+
+    /// Argument of [`DRM_IOCTL_GET_UNIQUE`] (primary nodes only).
+    pub struct DrmUnique = "drm_unique" {
+        /// In: the size of the user's buffer. Out: the length of the
+        /// master's bus id (no NUL); the id is copied only when the buffer
+        /// is large enough.
+        pub unique_len: u64,
+        /// In: the user's buffer.
+        pub unique: u64,
+    }
+
+    /// Argument of [`DRM_IOCTL_GET_MAGIC`] and [`DRM_IOCTL_AUTH_MAGIC`].
+    pub struct DrmAuth = "drm_auth" {
+        /// GET_MAGIC out: the file's magic (from 1). AUTH_MAGIC in: the magic
+        /// of the file to authenticate; 0, unknown or already used -> `-EINVAL`.
+        pub magic: u32,
+    }
+
+    /// Argument of [`DRM_IOCTL_GET_CLIENT`] (primary nodes only).
+    pub struct DrmClient = "drm_client" {
+        /// In: must be 0 (the calling file), else `-EINVAL`.
+        pub idx: i32,
+        /// Out: whether the file is authenticated.
+        pub auth: i32,
+        /// Out: the caller's pid.
+        pub pid: u64,
+        /// Out: the overflow uid (65534).
+        pub uid: u64,
+        /// Out: 0.
+        pub magic: u64,
+        /// Out: 0.
+        pub iocs: u64,
+    }
+
+    /// Argument of [`DRM_IOCTL_GEM_FLINK`] (primary nodes, authenticated).
+    pub struct DrmGemFlink = "drm_gem_flink" {
+        /// In: the GEM handle; unknown -> `-ENOENT`.
+        pub handle: u32,
+        /// Out: the object's device-wide name (from 1, stable while the
+        /// object has handles).
+        pub name: u32,
+    }
+
+    /// Argument of [`DRM_IOCTL_GEM_OPEN`] (primary nodes, authenticated).
+    pub struct DrmGemOpen = "drm_gem_open" {
+        /// In: a name from GEM_FLINK; unknown -> `-ENOENT`.
+        pub name: u32,
+        /// Out: a new handle to the object.
+        pub handle: u32,
+        /// Out: the object's size.
+        pub size: u64,
     }
 
     /// Argument of [`DRM_IOCTL_GEM_CLOSE`] (allowed on render nodes).
@@ -389,8 +448,20 @@ uapi_structs! {
 uapi_ioctls! {
     /// `DRM_IOWR(0x00, struct drm_version)` = `0xC0406400`.
     DRM_IOCTL_VERSION = iowr(DRM_IOCTL_BASE, 0x00, DrmVersion);
+    /// `DRM_IOWR(0x01, struct drm_unique)` = `0xC0106401`.
+    DRM_IOCTL_GET_UNIQUE = iowr(DRM_IOCTL_BASE, 0x01, DrmUnique);
+    /// `DRM_IOR(0x02, struct drm_auth)` = `0x80046402`.
+    DRM_IOCTL_GET_MAGIC = ior(DRM_IOCTL_BASE, 0x02, DrmAuth);
+    /// `DRM_IOWR(0x05, struct drm_client)` = `0xC0286405`.
+    DRM_IOCTL_GET_CLIENT = iowr(DRM_IOCTL_BASE, 0x05, DrmClient);
+    /// `DRM_IOW(0x11, struct drm_auth)` = `0x40046411`.
+    DRM_IOCTL_AUTH_MAGIC = iow(DRM_IOCTL_BASE, 0x11, DrmAuth);
     /// `DRM_IOW(0x09, struct drm_gem_close)` = `0x40086409`.
     DRM_IOCTL_GEM_CLOSE = iow(DRM_IOCTL_BASE, 0x09, DrmGemClose);
+    /// `DRM_IOWR(0x0a, struct drm_gem_flink)` = `0xC008640A`.
+    DRM_IOCTL_GEM_FLINK = iowr(DRM_IOCTL_BASE, 0x0A, DrmGemFlink);
+    /// `DRM_IOWR(0x0b, struct drm_gem_open)` = `0xC010640B`.
+    DRM_IOCTL_GEM_OPEN = iowr(DRM_IOCTL_BASE, 0x0B, DrmGemOpen);
     /// `DRM_IOWR(0x0c, struct drm_get_cap)` = `0xC010640C`.
     DRM_IOCTL_GET_CAP = iowr(DRM_IOCTL_BASE, 0x0C, DrmGetCap);
     /// `DRM_IOWR(0x2d, struct drm_prime_handle)` = `0xC00C642D`.

@@ -27,7 +27,13 @@ const SPEC_IOCTLS: &[(&str, u32)] = &[
     ("UDMABUF_CREATE_LIST", 0x4008_7543),
     ("DMA_HEAP_IOCTL_ALLOC", 0xC018_4800),
     ("DRM_IOCTL_VERSION", 0xC040_6400),
+    ("DRM_IOCTL_GET_UNIQUE", 0xC010_6401),
+    ("DRM_IOCTL_GET_MAGIC", 0x8004_6402),
+    ("DRM_IOCTL_GET_CLIENT", 0xC028_6405),
+    ("DRM_IOCTL_AUTH_MAGIC", 0x4004_6411),
     ("DRM_IOCTL_GEM_CLOSE", 0x4008_6409),
+    ("DRM_IOCTL_GEM_FLINK", 0xC008_640A),
+    ("DRM_IOCTL_GEM_OPEN", 0xC010_640B),
     ("DRM_IOCTL_GET_CAP", 0xC010_640C),
     ("DRM_IOCTL_PRIME_HANDLE_TO_FD", 0xC00C_642D),
     ("DRM_IOCTL_PRIME_FD_TO_HANDLE", 0xC00C_642E),
@@ -67,7 +73,12 @@ const SPEC_SIZES: &[(&str, usize)] = &[
     ("dma_heap_allocation_data", 24),
     ("drm_version", 64),
     ("drm_get_cap", 16),
+    ("drm_unique", 16),
+    ("drm_auth", 4),
+    ("drm_client", 40),
     ("drm_gem_close", 8),
+    ("drm_gem_flink", 8),
+    ("drm_gem_open", 16),
     ("drm_prime_handle", 12),
     ("drm_mode_create_dumb", 32),
     ("drm_mode_map_dumb", 16),
@@ -237,7 +248,12 @@ macro_rules! for_each_struct {
             DrmSyncobjArray,
             DrmSyncobjTimelineArray,
             DrmVgemFenceAttach,
-            DrmVgemFenceSignal
+            DrmVgemFenceSignal,
+            DrmUnique,
+            DrmAuth,
+            DrmClient,
+            DrmGemFlink,
+            DrmGemOpen
         )
     };
 }
