@@ -30,8 +30,6 @@ const PENDING: &[(&str, &str)] = &[(
 
 /// Why drm-rs's auth and master calls differ (see [`KNOWN`]).
 const DRM_RS_AUTH: &str = "GET_UNIQUE, GET_CLIENT, GET_MAGIC, AUTH_MAGIC, SET_MASTER and DROP_MASTER are not modelled (dmasync::drm: no handler, EINVAL)";
-/// Why drm-rs's `DrmNode` differs.
-const DRM_RS_SYSFS: &str = "drm-rs's is_device_drm stats /sys/dev/char/226:N/device/drm (and dev_path lists that directory), which dmasync does not serve: on a host without DRM it is missing, so DrmNode is NotDrmNode";
 
 /// Accepted differences: (probe, golden line, dmasync's line or "" when
 /// dmasync prints no line in its place, why). Each
@@ -278,35 +276,144 @@ const KNOWN: &[(&str, &str, &str, &str)] = &[
         "vgem: FIONREAD ok",
         "a dma-buf is a memfd: FIONREAD of a regular file",
     ),
-    ("drm-rs", "card0: get_bus_id ok \"\"", "card0: get_bus_id EINVAL", DRM_RS_AUTH),
-    ("drm-rs", "renderD128: get_bus_id EACCES", "renderD128: get_bus_id EINVAL", DRM_RS_AUTH),
-    ("drm-rs", "card0: authenticated yes", "card0: authenticated EINVAL", DRM_RS_AUTH),
-    ("drm-rs", "card0 again: authenticated yes", "card0 again: authenticated EINVAL", DRM_RS_AUTH),
-    ("drm-rs", "renderD128: authenticated EACCES", "renderD128: authenticated EINVAL", DRM_RS_AUTH),
-    ("drm-rs", "card0: generate_auth_token ok", "card0: generate_auth_token EINVAL", DRM_RS_AUTH),
-    ("drm-rs", "card0: generate_auth_token again ok, same token yes", "card0: generate_auth_token again EINVAL, same token no", DRM_RS_AUTH),
-    ("drm-rs", "renderD128: generate_auth_token EACCES", "renderD128: generate_auth_token EINVAL", DRM_RS_AUTH),
-    ("drm-rs", "card0 again: generate_auth_token ok", "card0 again: generate_auth_token EINVAL", DRM_RS_AUTH),
-    ("drm-rs", "card0 again: token differs from card0's yes", "card0 again: token differs from card0's no", DRM_RS_AUTH),
-    ("drm-rs", "card0 again: authenticate its own token EACCES", "card0 again: authenticate its own token no token", DRM_RS_AUTH),
-    ("drm-rs", "renderD128: authenticate card0 again's token EACCES", "renderD128: authenticate card0 again's token no token", DRM_RS_AUTH),
-    ("drm-rs", "card0: authenticate card0 again's token ok", "card0: authenticate card0 again's token no token", DRM_RS_AUTH),
-    ("drm-rs", "card0: authenticate it twice EINVAL", "card0: authenticate it twice no token", DRM_RS_AUTH),
-    ("drm-rs", "card0: authenticate its own token ok", "card0: authenticate its own token no token", DRM_RS_AUTH),
-    ("drm-rs", "card0: acquire_master_lock as master ok", "card0: acquire_master_lock as master EINVAL", DRM_RS_AUTH),
-    ("drm-rs", "card0 again: acquire_master_lock while card0 is master EBUSY", "card0 again: acquire_master_lock while card0 is master EINVAL", DRM_RS_AUTH),
-    ("drm-rs", "renderD128: acquire_master_lock EACCES", "renderD128: acquire_master_lock EINVAL", DRM_RS_AUTH),
-    ("drm-rs", "renderD128: release_master_lock EACCES", "renderD128: release_master_lock EINVAL", DRM_RS_AUTH),
-    ("drm-rs", "card0: release_master_lock ok", "card0: release_master_lock EINVAL", DRM_RS_AUTH),
-    ("drm-rs", "card0 again: acquire_master_lock ok", "card0 again: acquire_master_lock EINVAL", DRM_RS_AUTH),
-    ("drm-rs", "card0 again: release_master_lock ok", "card0 again: release_master_lock EINVAL", DRM_RS_AUTH),
-    ("drm-rs", "card0: acquire_master_lock again ok", "card0: acquire_master_lock again EINVAL", DRM_RS_AUTH),
-    ("drm-rs", "DrmNode::from_file card0: ok card0 ty Primary 226:0 dev_path /dev/dri/card0 primary /dev/dri/card0 control none render /dev/dri/renderD128 has_render yes node_with_type Render renderD128", "DrmNode::from_file card0: NotDrmNode", DRM_RS_SYSFS),
-    ("drm-rs", "DrmNode::from_file renderD128: ok renderD128 ty Render 226:128 dev_path /dev/dri/renderD128 primary /dev/dri/card0 control none render /dev/dri/renderD128 has_render yes node_with_type Render renderD128", "DrmNode::from_file renderD128: NotDrmNode", DRM_RS_SYSFS),
-    ("drm-rs", "DrmNode::from_path /dev/dri/renderD128: ok renderD128 ty Render 226:128 dev_path /dev/dri/renderD128 primary /dev/dri/card0 control none render /dev/dri/renderD128 has_render yes node_with_type Render renderD128", "DrmNode::from_path /dev/dri/renderD128: NotDrmNode", DRM_RS_SYSFS),
-    ("drm-rs", "DrmNode::from_dev_id 226:0: ok card0 ty Primary 226:0 dev_path /dev/dri/card0 primary /dev/dri/card0 control none render /dev/dri/renderD128 has_render yes node_with_type Render renderD128", "DrmNode::from_dev_id 226:0: NotDrmNode", DRM_RS_SYSFS),
-    ("drm-rs", "is_device_drm 226:128 yes", "is_device_drm 226:128 no", DRM_RS_SYSFS),
-    ("drm-rs", "path_to_type /dev/dri/card0 Render Ok(\"/dev/dri/renderD128\")", "path_to_type /dev/dri/card0 Render Err(\"NotFound\")", DRM_RS_SYSFS),
+    (
+        "drm-rs",
+        "card0: get_bus_id ok \"\"",
+        "card0: get_bus_id EINVAL",
+        DRM_RS_AUTH,
+    ),
+    (
+        "drm-rs",
+        "renderD128: get_bus_id EACCES",
+        "renderD128: get_bus_id EINVAL",
+        DRM_RS_AUTH,
+    ),
+    (
+        "drm-rs",
+        "card0: authenticated yes",
+        "card0: authenticated EINVAL",
+        DRM_RS_AUTH,
+    ),
+    (
+        "drm-rs",
+        "card0 again: authenticated yes",
+        "card0 again: authenticated EINVAL",
+        DRM_RS_AUTH,
+    ),
+    (
+        "drm-rs",
+        "renderD128: authenticated EACCES",
+        "renderD128: authenticated EINVAL",
+        DRM_RS_AUTH,
+    ),
+    (
+        "drm-rs",
+        "card0: generate_auth_token ok",
+        "card0: generate_auth_token EINVAL",
+        DRM_RS_AUTH,
+    ),
+    (
+        "drm-rs",
+        "card0: generate_auth_token again ok, same token yes",
+        "card0: generate_auth_token again EINVAL, same token no",
+        DRM_RS_AUTH,
+    ),
+    (
+        "drm-rs",
+        "renderD128: generate_auth_token EACCES",
+        "renderD128: generate_auth_token EINVAL",
+        DRM_RS_AUTH,
+    ),
+    (
+        "drm-rs",
+        "card0 again: generate_auth_token ok",
+        "card0 again: generate_auth_token EINVAL",
+        DRM_RS_AUTH,
+    ),
+    (
+        "drm-rs",
+        "card0 again: token differs from card0's yes",
+        "card0 again: token differs from card0's no",
+        DRM_RS_AUTH,
+    ),
+    (
+        "drm-rs",
+        "card0 again: authenticate its own token EACCES",
+        "card0 again: authenticate its own token no token",
+        DRM_RS_AUTH,
+    ),
+    (
+        "drm-rs",
+        "renderD128: authenticate card0 again's token EACCES",
+        "renderD128: authenticate card0 again's token no token",
+        DRM_RS_AUTH,
+    ),
+    (
+        "drm-rs",
+        "card0: authenticate card0 again's token ok",
+        "card0: authenticate card0 again's token no token",
+        DRM_RS_AUTH,
+    ),
+    (
+        "drm-rs",
+        "card0: authenticate it twice EINVAL",
+        "card0: authenticate it twice no token",
+        DRM_RS_AUTH,
+    ),
+    (
+        "drm-rs",
+        "card0: authenticate its own token ok",
+        "card0: authenticate its own token no token",
+        DRM_RS_AUTH,
+    ),
+    (
+        "drm-rs",
+        "card0: acquire_master_lock as master ok",
+        "card0: acquire_master_lock as master EINVAL",
+        DRM_RS_AUTH,
+    ),
+    (
+        "drm-rs",
+        "card0 again: acquire_master_lock while card0 is master EBUSY",
+        "card0 again: acquire_master_lock while card0 is master EINVAL",
+        DRM_RS_AUTH,
+    ),
+    (
+        "drm-rs",
+        "renderD128: acquire_master_lock EACCES",
+        "renderD128: acquire_master_lock EINVAL",
+        DRM_RS_AUTH,
+    ),
+    (
+        "drm-rs",
+        "renderD128: release_master_lock EACCES",
+        "renderD128: release_master_lock EINVAL",
+        DRM_RS_AUTH,
+    ),
+    (
+        "drm-rs",
+        "card0: release_master_lock ok",
+        "card0: release_master_lock EINVAL",
+        DRM_RS_AUTH,
+    ),
+    (
+        "drm-rs",
+        "card0 again: acquire_master_lock ok",
+        "card0 again: acquire_master_lock EINVAL",
+        DRM_RS_AUTH,
+    ),
+    (
+        "drm-rs",
+        "card0 again: release_master_lock ok",
+        "card0 again: release_master_lock EINVAL",
+        DRM_RS_AUTH,
+    ),
+    (
+        "drm-rs",
+        "card0: acquire_master_lock again ok",
+        "card0: acquire_master_lock again EINVAL",
+        DRM_RS_AUTH,
+    ),
 ];
 
 /// The C probes, one per golden file.
@@ -321,6 +428,7 @@ const PROBES: &[&str] = &[
     "vgem-expiry",
     "stat",
     "procfd",
+    "sysfs",
 ];
 
 /// How long one probe may run under `dmasync exec`.
@@ -645,6 +753,7 @@ c_probe!(diff_vgem, "vgem");
 c_probe!(diff_vgem_expiry, "vgem-expiry");
 c_probe!(diff_stat, "stat");
 c_probe!(diff_procfd, "procfd");
+c_probe!(diff_sysfs, "sysfs");
 
 /// The Rust probe (rustix ioctls) gives the C probe's answers.
 #[test]
