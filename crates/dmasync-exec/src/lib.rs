@@ -27,6 +27,7 @@ mod procfs;
 mod stat;
 mod supervisor;
 mod sys;
+mod sysfs;
 
 use std::ffi::OsString;
 use std::io;

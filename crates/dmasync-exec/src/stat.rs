@@ -22,6 +22,7 @@ use std::os::fd::BorrowedFd;
 use crate::objects::Object;
 use crate::paths::Node;
 use crate::sys::files;
+use crate::sysfs::Kind;
 
 /// The DRM major.
 const DRM_MAJOR: u32 = 226;
@@ -32,6 +33,9 @@ const MISC_MAJOR: u32 = 10;
 const UDMABUF_MINOR: u32 = 258;
 /// The dma-heap class's dynamic major (the system heap is minor 0).
 const DMA_HEAP_MAJOR: u32 = 251;
+
+/// The size stat gives a sysfs attribute: a page.
+const SYSFS_ATTR_SIZE: u64 = 4096;
 
 /// tmpfs (devtmpfs) counts 20 bytes per directory entry, `.` and `..`
 /// included, as a directory's size.
@@ -108,7 +112,24 @@ impl Identity {
             Node::HeapDir => Identity::dir(3 * BOGO_DIRENT_SIZE),
             // debugfs directories have no size.
             Node::SyncDir => Identity::dir(0),
-            Node::Missing => return None,
+            Node::Sys(i) => match crate::sysfs::TREE[i as usize].kind {
+                // sysfs (kernfs): directories have no size; attributes
+                // say a page; links are 0777 and empty.
+                Kind::Dir { nlink, .. } => Identity {
+                    nlink,
+                    ..Identity::dir(0)
+                },
+                Kind::File { perm, .. } => Identity {
+                    size: Some(SYSFS_ATTR_SIZE),
+                    ..Identity::regular(perm)
+                },
+                Kind::Link(_) => Identity {
+                    fmt: libc::S_IFLNK,
+                    perm: 0o777,
+                    ..Identity::regular(0)
+                },
+            },
+            Node::Missing | Node::NotDir | Node::Outside => return None,
         })
     }
 

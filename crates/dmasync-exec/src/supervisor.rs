@@ -13,7 +13,7 @@ use dmasync::fence::Interrupt;
 
 use crate::ioctl::{self, efault, Ctx, Outcome};
 use crate::objects::{Object, Registry};
-use crate::paths::{classify, Node};
+use crate::paths::{classify, Node, Place};
 use crate::procfs;
 use crate::stat::Identity;
 use crate::sys::mem;
@@ -42,6 +42,9 @@ pub(crate) struct Templates {
     /// removed from the file system; only their fds are kept), with their
     /// identities, to recognise them as a `dirfd`.
     dirs: Vec<(Node, OwnedFd, crate::objects::Key, &'static str)>,
+    /// A 0444 regular file standing for the served sysfs files and links
+    /// (their identity is [`Identity::of_node`]'s).
+    sys_file: OwnedFd,
 }
 
 fn removed_dir(tag: &str) -> io::Result<OwnedFd> {
@@ -80,6 +83,13 @@ impl Templates {
             let key = crate::objects::key_of(fd.as_fd())?;
             dirs.push((node, fd, key, path));
         }
+        for (i, e) in crate::sysfs::TREE.iter().enumerate() {
+            if matches!(e.kind, crate::sysfs::Kind::Dir { .. }) {
+                let fd = removed_dir(&format!("sys{i}"))?;
+                let key = crate::objects::key_of(fd.as_fd())?;
+                dirs.push((Node::Sys(i as u8), fd, key, e.path));
+            }
+        }
         Ok(Templates {
             sw_sync: template("sw_sync", 0o644)?,
             info: template("info", 0o444)?,
@@ -98,6 +108,7 @@ impl Templates {
             .map(|node| Ok((node, template("path", 0o600)?)))
             .collect::<io::Result<_>>()?,
             dirs,
+            sys_file: template("sysfs", 0o444)?,
         })
     }
 
@@ -108,7 +119,8 @@ impl Templates {
             Node::HeapSystem => Some(self.heap.as_fd()),
             Node::Udmabuf => Some(self.udmabuf.as_fd()),
             Node::Card0 | Node::RenderD128 => Some(self.dri_node.as_fd()),
-            Node::Missing => None,
+            Node::Missing | Node::NotDir | Node::Outside => None,
+            n @ Node::Sys(_) if !n.is_dir() => Some(self.sys_file.as_fd()),
             dir => self.dirs.iter().find(|d| d.0 == dir).map(|d| d.1.as_fd()),
         }
     }
@@ -209,6 +221,56 @@ fn stat_answer(
         Some(mask) => id.statx(fd, flags, mask),
         None => id.stat(fd),
     };
+    match bytes {
+        Ok(b) => match mem::write(n.pid, buf, &b) {
+            Ok(()) => Answer::Value(0),
+            Err(_) => Answer::Error(libc::EFAULT),
+        },
+        Err(e) => Answer::Error(errno_of(&e)),
+    }
+}
+
+/// An open of a host path reached through a served sysfs link: the
+/// supervisor opens it and the program gets that description (`O_PATH`
+/// files cannot be installed: a read-only open instead).
+fn open_outside(abs: &[u8], oflags: OFlags) -> Answer {
+    let mut flags = oflags
+        & (OFlags::ACCMODE | OFlags::NONBLOCK | OFlags::DIRECTORY | OFlags::NOFOLLOW)
+        | OFlags::CLOEXEC;
+    if oflags.contains(OFlags::PATH) {
+        flags &= !OFlags::ACCMODE;
+    }
+    match rustix::fs::open(abs, flags, rustix::fs::Mode::empty()) {
+        Ok(fd) => Answer::Fd {
+            fd,
+            cloexec: oflags.contains(OFlags::CLOEXEC),
+        },
+        Err(e) => Answer::Error(e.raw_os_error()),
+    }
+}
+
+/// `stat` of a host path reached through a served sysfs link, by the
+/// supervisor (`nofollow`: of a link itself).
+fn stat_outside(
+    n: &Req<'_>,
+    abs: &[u8],
+    nofollow: bool,
+    buf: u64,
+    flags: i32,
+    statx_mask: Option<u32>,
+) -> Answer {
+    let mut o = OFlags::PATH | OFlags::CLOEXEC;
+    if nofollow {
+        o |= OFlags::NOFOLLOW;
+    }
+    let bytes = rustix::fs::open(abs, o, rustix::fs::Mode::empty())
+        .map_err(io::Error::from)
+        .and_then(|fd| match statx_mask {
+            Some(mask) => crate::sys::files::statx_bytes(fd.as_fd(), flags, mask),
+            None => {
+                crate::sys::files::fstat(fd.as_fd()).map(|st| crate::sys::files::stat_bytes(&st))
+            }
+        });
     match bytes {
         Ok(b) => match mem::write(n.pid, buf, &b) {
             Ok(()) => Answer::Value(0),
@@ -385,11 +447,14 @@ impl Supervisor {
             libc::SYS_faccessat2 => self.access(n, a[0] as i32, a[1], a[2] as i32, a[3] as i32),
             // The virtual files have no extended attributes and are no
             // symbolic links.
-            libc::SYS_getxattr | libc::SYS_lgetxattr => {
-                self.path_answer(n, libc::AT_FDCWD, a[0], Answer::Error(libc::ENODATA))
-            }
+            libc::SYS_getxattr | libc::SYS_lgetxattr => self.path_answer(
+                n,
+                a[0],
+                n.nr == libc::SYS_getxattr,
+                Answer::Error(libc::ENODATA),
+            ),
             libc::SYS_listxattr | libc::SYS_llistxattr => {
-                self.path_answer(n, libc::AT_FDCWD, a[0], Answer::Value(0))
+                self.path_answer(n, a[0], n.nr == libc::SYS_listxattr, Answer::Value(0))
             }
             libc::SYS_readlinkat => self.readlink(n, a[0] as i32, a[1], a[2], a[3]),
             #[cfg(target_arch = "x86_64")]
@@ -400,11 +465,13 @@ impl Supervisor {
 
     /// Answers `answer` for a virtual path that exists, ENOENT for one that
     /// does not, and lets other paths continue.
-    fn path_answer(&self, n: &Req<'_>, dirfd: i32, path: u64, answer: Answer) -> Option<Answer> {
+    /// (`follow`: whether a served link named by the last component is
+    /// followed.)
+    fn path_answer(&self, n: &Req<'_>, path: u64, follow: bool, answer: Answer) -> Option<Answer> {
         let Ok(path) = read_path(n, path) else {
             return Some(Answer::Continue);
         };
-        self.path_answer_at(n, dirfd, &path, answer)
+        self.path_answer_at(n, libc::AT_FDCWD, &path, follow, answer)
     }
 
     /// [`Supervisor::path_answer`] of a path already read.
@@ -413,9 +480,10 @@ impl Supervisor {
         n: &Req<'_>,
         dirfd: i32,
         path: &[u8],
+        follow: bool,
         answer: Answer,
     ) -> Option<Answer> {
-        let Some((node, slash)) = self.node_at(n, dirfd, path) else {
+        let Some(Place { node, slash, .. }) = self.node_at(n, dirfd, path, follow) else {
             return Some(Answer::Continue);
         };
         if !self.valid(n) {
@@ -423,6 +491,7 @@ impl Supervisor {
         }
         Some(match node {
             Node::Missing => Answer::Error(ENOENT),
+            Node::NotDir => Answer::Error(ENOTDIR),
             n if slash && !n.is_dir() => Answer::Error(ENOTDIR),
             _ => answer,
         })
@@ -525,14 +594,14 @@ impl Supervisor {
     }
 
     /// Reads the caller's path and says which virtual node it names.
-    fn node(&self, n: &Req<'_>, dirfd: i32, path_addr: u64) -> Option<(Node, bool)> {
+    fn node(&self, n: &Req<'_>, dirfd: i32, path_addr: u64, follow: bool) -> Option<Place> {
         let path = read_path(n, path_addr).ok()?;
-        self.node_at(n, dirfd, &path)
+        self.node_at(n, dirfd, &path, follow)
     }
 
     /// Which virtual node a path read from the caller names.
-    fn node_at(&self, n: &Req<'_>, dirfd: i32, path: &[u8]) -> Option<(Node, bool)> {
-        classify(path, || self.base_dir(n.pid, dirfd))
+    fn node_at(&self, n: &Req<'_>, dirfd: i32, path: &[u8], follow: bool) -> Option<Place> {
+        classify(path, follow, || self.base_dir(n.pid, dirfd))
     }
 
     /// The fd of ours that a caller's path names through `/proc`
@@ -601,7 +670,37 @@ impl Supervisor {
                 Err(_) => Answer::Error(libc::EFAULT),
             });
         }
-        self.path_answer_at(n, dirfd, &path, Answer::Error(libc::EINVAL))
+        let Some(place) = self.node_at(n, dirfd, &path, false) else {
+            return Some(Answer::Continue);
+        };
+        let target = match place.node {
+            Node::Sys(i) => match crate::sysfs::TREE[i as usize].kind {
+                crate::sysfs::Kind::Link(t) if !place.slash => Some(t.as_bytes().to_vec()),
+                _ => None,
+            },
+            Node::Outside => match rustix::fs::readlink(place.abs.as_slice(), Vec::new()) {
+                Ok(t) => Some(t.into_bytes()),
+                Err(e) => return self.valid(n).then_some(Answer::Error(e.raw_os_error())),
+            },
+            _ => None,
+        };
+        let Some(target) = target else {
+            return self.path_answer_at(n, dirfd, &path, false, Answer::Error(libc::EINVAL));
+        };
+        if !self.valid(n) {
+            return None;
+        }
+        let Ok(size) = usize::try_from(bufsiz as i32) else {
+            return Some(Answer::Error(libc::EINVAL));
+        };
+        if size == 0 {
+            return Some(Answer::Error(libc::EINVAL));
+        }
+        let len = target.len().min(size);
+        Some(match mem::write(n.pid, buf, &target[..len]) {
+            Ok(()) => Answer::Value(len as i64),
+            Err(_) => Answer::Error(libc::EFAULT),
+        })
     }
 
     /// An open of `/proc/<pid>/fdinfo/N` for a dma-buf, sync file or DRM
@@ -640,7 +739,8 @@ impl Supervisor {
         if let Some(answer) = self.fdinfo(n, dirfd, &path, oflags) {
             return self.valid(n).then_some(answer);
         }
-        let Some((node, slash)) = self.node_at(n, dirfd, &path) else {
+        let follow = !oflags.contains(OFlags::NOFOLLOW);
+        let Some(Place { node, slash, abs }) = self.node_at(n, dirfd, &path, follow) else {
             return Some(Answer::Continue);
         };
         if !self.valid(n) {
@@ -649,11 +749,31 @@ impl Supervisor {
         let cloexec = oflags.contains(OFlags::CLOEXEC);
         let creat_excl = oflags.contains(OFlags::CREATE | OFlags::EXCL);
         Some(match node {
+            Node::NotDir => Answer::Error(ENOTDIR),
             Node::Missing if oflags.contains(OFlags::CREATE) => Answer::Error(EACCES),
             Node::Missing => Answer::Error(ENOENT),
+            Node::Outside => open_outside(&abs, oflags),
             _ if creat_excl => Answer::Error(EEXIST),
+            // O_NOFOLLOW of a link.
+            n if n.is_link() => Answer::Error(libc::ELOOP),
             n if !n.is_dir() && (slash || oflags.contains(OFlags::DIRECTORY)) => {
                 Answer::Error(ENOTDIR)
+            }
+            // A sysfs attribute: a snapshot of its text, read-only (the
+            // served ones are root's or read-only).
+            Node::Sys(i) if !node.is_dir() => {
+                let crate::sysfs::Kind::File { text, .. } = crate::sysfs::TREE[i as usize].kind
+                else {
+                    return Some(Answer::Error(libc::ELOOP));
+                };
+                if oflags & OFlags::ACCMODE != OFlags::RDONLY || oflags.contains(OFlags::TRUNC) {
+                    Answer::Error(EACCES)
+                } else {
+                    match procfs::text_file(text) {
+                        Ok(fd) => Answer::Fd { fd, cloexec },
+                        Err(e) => Answer::Error(errno_of(&e)),
+                    }
+                }
             }
             // An O_PATH open does not open the file (no timeline is made).
             // O_PATH files cannot be installed (ADDFD takes only full
@@ -773,11 +893,19 @@ impl Supervisor {
                 return self.fd_stat(n, dirfd, buf, flags, statx_mask);
             }
         }
-        let Some((node, slash)) = self.node(n, dirfd, path) else {
+        let nofollow = flags & libc::AT_SYMLINK_NOFOLLOW != 0;
+        let Some(Place { node, slash, abs }) = self.node(n, dirfd, path, !nofollow) else {
             return Some(Answer::Continue);
         };
         if !self.valid(n) {
             return None;
+        }
+        match node {
+            Node::NotDir => return Some(Answer::Error(ENOTDIR)),
+            Node::Outside => {
+                return Some(stat_outside(n, &abs, nofollow, buf, flags, statx_mask));
+            }
+            _ => {}
         }
         let (Some(fd), Some(id)) = (self.templates.of(node), Identity::of_node(node)) else {
             return Some(Answer::Error(ENOENT));
@@ -816,17 +944,12 @@ impl Supervisor {
     }
 
     fn access(&self, n: &Req<'_>, dirfd: i32, path: u64, mode: i32, flags: i32) -> Option<Answer> {
-        let Some((node, slash)) = self.node(n, dirfd, path) else {
+        let nofollow = flags & libc::AT_SYMLINK_NOFOLLOW != 0;
+        let Some(Place { node, slash, abs }) = self.node(n, dirfd, path, !nofollow) else {
             return Some(Answer::Continue);
         };
         if !self.valid(n) {
             return None;
-        }
-        let Some(fd) = self.templates.of(node) else {
-            return Some(Answer::Error(ENOENT));
-        };
-        if slash && !node.is_dir() {
-            return Some(Answer::Error(ENOTDIR));
         }
         let access = rustix::fs::Access::from_bits_retain(mode as u32);
         let aflags = if flags & libc::AT_EACCESS != 0 {
@@ -834,6 +957,24 @@ impl Supervisor {
         } else {
             rustix::fs::AtFlags::empty()
         };
+        match node {
+            Node::NotDir => return Some(Answer::Error(ENOTDIR)),
+            Node::Outside => {
+                return Some(
+                    match rustix::fs::accessat(rustix::fs::CWD, abs.as_slice(), access, aflags) {
+                        Ok(()) => Answer::Value(0),
+                        Err(e) => Answer::Error(e.raw_os_error()),
+                    },
+                );
+            }
+            _ => {}
+        }
+        let Some(fd) = self.templates.of(node) else {
+            return Some(Answer::Error(ENOENT));
+        };
+        if slash && !node.is_dir() {
+            return Some(Answer::Error(ENOTDIR));
+        }
         let proc_path = format!("/proc/self/fd/{}", std::os::fd::AsRawFd::as_raw_fd(&fd));
         Some(
             match rustix::fs::accessat(rustix::fs::CWD, proc_path, access, aflags) {

@@ -16,9 +16,6 @@ use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-/// Why drm-rs's `DrmNode` differs.
-const DRM_RS_SYSFS: &str = "drm-rs's is_device_drm stats /sys/dev/char/226:N/device/drm (and dev_path lists that directory), which dmasync does not serve: on a host without DRM it is missing, so DrmNode is NotDrmNode";
-
 /// Accepted differences: (probe, golden line, dmasync's line or "" when
 /// dmasync prints no line in its place, why). Each
 /// is documented in DESIGN.md ("Where the objects differ from the kernel's")
@@ -264,12 +261,6 @@ const KNOWN: &[(&str, &str, &str, &str)] = &[
         "vgem: FIONREAD ok",
         "a dma-buf is a memfd: FIONREAD of a regular file",
     ),
-    ("drm-rs", "DrmNode::from_file card0: ok card0 ty Primary 226:0 dev_path /dev/dri/card0 primary /dev/dri/card0 control none render /dev/dri/renderD128 has_render yes node_with_type Render renderD128", "DrmNode::from_file card0: NotDrmNode", DRM_RS_SYSFS),
-    ("drm-rs", "DrmNode::from_file renderD128: ok renderD128 ty Render 226:128 dev_path /dev/dri/renderD128 primary /dev/dri/card0 control none render /dev/dri/renderD128 has_render yes node_with_type Render renderD128", "DrmNode::from_file renderD128: NotDrmNode", DRM_RS_SYSFS),
-    ("drm-rs", "DrmNode::from_path /dev/dri/renderD128: ok renderD128 ty Render 226:128 dev_path /dev/dri/renderD128 primary /dev/dri/card0 control none render /dev/dri/renderD128 has_render yes node_with_type Render renderD128", "DrmNode::from_path /dev/dri/renderD128: NotDrmNode", DRM_RS_SYSFS),
-    ("drm-rs", "DrmNode::from_dev_id 226:0: ok card0 ty Primary 226:0 dev_path /dev/dri/card0 primary /dev/dri/card0 control none render /dev/dri/renderD128 has_render yes node_with_type Render renderD128", "DrmNode::from_dev_id 226:0: NotDrmNode", DRM_RS_SYSFS),
-    ("drm-rs", "is_device_drm 226:128 yes", "is_device_drm 226:128 no", DRM_RS_SYSFS),
-    ("drm-rs", "path_to_type /dev/dri/card0 Render Ok(\"/dev/dri/renderD128\")", "path_to_type /dev/dri/card0 Render Err(\"NotFound\")", DRM_RS_SYSFS),
 ];
 
 /// The C probes, one per golden file.
@@ -284,6 +275,7 @@ const PROBES: &[&str] = &[
     "vgem-expiry",
     "stat",
     "procfd",
+    "sysfs",
 ];
 
 /// How long one probe may run under `dmasync exec`.
@@ -598,6 +590,7 @@ c_probe!(diff_vgem, "vgem");
 c_probe!(diff_vgem_expiry, "vgem-expiry");
 c_probe!(diff_stat, "stat");
 c_probe!(diff_procfd, "procfd");
+c_probe!(diff_sysfs, "sysfs");
 
 /// The Rust probe (rustix ioctls) gives the C probe's answers.
 #[test]

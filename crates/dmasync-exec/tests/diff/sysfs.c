@@ -1,0 +1,273 @@
+/* The sysfs view of the vgem device that DRM clients read: drm-rs's DrmNode,
+ * libdrm's drmGetDevice2/drmGetNodeTypeFromFd/drmGet*DeviceNameFromFd and
+ * Mesa's loader look up /sys/dev/char/226:N/... and /sys/class/drm/...:
+ * file types, symlinks, directory listings (in the kernel's order), the
+ * text of dev, uevent, device/uevent, and symlinks followed physically
+ * ("..") on the way. Golden: golden/sysfs.txt. */
+#include "probe.h"
+#include <dirent.h>
+#include <limits.h>
+#include <sys/sysmacros.h>
+
+static const char *type_of(mode_t m)
+{
+	switch (m & S_IFMT) {
+	case S_IFCHR:
+		return "char";
+	case S_IFDIR:
+		return "dir";
+	case S_IFREG:
+		return "reg";
+	case S_IFLNK:
+		return "link";
+	default:
+		return "other";
+	}
+}
+
+static const char *dtype(unsigned char t)
+{
+	switch (t) {
+	case DT_DIR:
+		return "dir";
+	case DT_REG:
+		return "reg";
+	case DT_LNK:
+		return "link";
+	default:
+		return "other";
+	}
+}
+
+/* The text of a file, with newlines as "|". */
+static void show_text(const char *p)
+{
+	char buf[512];
+	int fd = open(p, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+	if (fd < 0) {
+		out("read %s: %s", p, errname(errno));
+		return;
+	}
+	n = read(fd, buf, sizeof(buf) - 1);
+	if (n < 0) {
+		out("read %s: %s", p, errname(errno));
+		close(fd);
+		return;
+	}
+	buf[n] = 0;
+	for (ssize_t i = 0; i < n; i++)
+		if (buf[i] == '\n')
+			buf[i] = '|';
+	out("read %s: \"%s\"", p, buf);
+	close(fd);
+}
+
+static void show_path(const char *p)
+{
+	struct stat st;
+	char l[PATH_MAX];
+	ssize_t n;
+	if (lstat(p, &st)) {
+		out("lstat %s: %s", p, errname(errno));
+	} else {
+		out("lstat %s: type %s perm %o nlink %lu size %lld", p, type_of(st.st_mode), st.st_mode & 07777,
+		    (unsigned long)st.st_nlink, (long long)st.st_size);
+	}
+	if (stat(p, &st)) {
+		out("stat %s: %s", p, errname(errno));
+	} else {
+		out("stat %s: type %s perm %o nlink %lu size %lld", p, type_of(st.st_mode), st.st_mode & 07777,
+		    (unsigned long)st.st_nlink, (long long)st.st_size);
+		if (S_ISREG(st.st_mode))
+			show_text(p);
+	}
+	n = readlink(p, l, sizeof(l) - 1);
+	if (n < 0) {
+		out("readlink %s: %s", p, errname(errno));
+	} else {
+		l[n] = 0;
+		out("readlink %s: %s", p, l);
+	}
+}
+
+/* The entries of a directory, in the order readdir gives them. */
+static void show_dir(const char *p)
+{
+	DIR *d = opendir(p);
+	struct dirent *e;
+	char line[1024];
+	size_t at = 0;
+	if (!d) {
+		out("opendir %s: %s", p, errname(errno));
+		return;
+	}
+	line[0] = 0;
+	while ((e = readdir(d)) && at < sizeof(line) - 64)
+		at += snprintf(line + at, sizeof(line) - at, " %s(%s)", e->d_name, dtype(e->d_type));
+	out("readdir %s:%s", p, line);
+	closedir(d);
+}
+
+static void show_realpath(const char *p)
+{
+	char r[PATH_MAX];
+	if (realpath(p, r))
+		out("realpath %s: %s", p, r);
+	else
+		out("realpath %s: %s", p, errname(errno));
+}
+
+/* What libdrm does for a DRM fd: its device number from fstat, whether
+ * /sys/dev/char/M:m/device/drm exists (drmGetNodeTypeFromFd), DEVNAME
+ * from uevent (drmGetDeviceNameFromFd2), and the node of another type
+ * from the device/drm listing (drmGetMinorNameForFD). */
+static void libdrm_like(const char *node, const char *want_prefix)
+{
+	struct stat st;
+	char p[PATH_MAX], buf[512], *dn;
+	int fd = open(node, O_RDWR | O_CLOEXEC), u;
+	ssize_t n;
+	DIR *d;
+	struct dirent *e;
+	if (fd < 0 || fstat(fd, &st)) {
+		out("libdrm %s: %s", node, errname(errno));
+		return;
+	}
+	out("libdrm %s: fstat char %s %u:%u", node, yesno(S_ISCHR(st.st_mode)), major(st.st_rdev), minor(st.st_rdev));
+	snprintf(p, sizeof(p), "/sys/dev/char/%u:%u/device/drm", major(st.st_rdev), minor(st.st_rdev));
+	out("libdrm %s: access device/drm %s", node, rc(access(p, F_OK)));
+	snprintf(p, sizeof(p), "/sys/dev/char/%u:%u/uevent", major(st.st_rdev), minor(st.st_rdev));
+	u = open(p, O_RDONLY | O_CLOEXEC);
+	n = u < 0 ? -1 : read(u, buf, sizeof(buf) - 1);
+	buf[n < 0 ? 0 : n] = 0;
+	dn = strstr(buf, "DEVNAME=");
+	if (dn) {
+		*strchrnul(dn, '\n') = 0;
+		out("libdrm %s: device name /dev/%s", node, dn + 8);
+	} else {
+		out("libdrm %s: no DEVNAME", node);
+	}
+	if (u >= 0)
+		close(u);
+	snprintf(p, sizeof(p), "/sys/dev/char/%u:%u/device/drm", major(st.st_rdev), minor(st.st_rdev));
+	d = opendir(p);
+	while (d && (e = readdir(d))) {
+		if (strncmp(e->d_name, want_prefix, strlen(want_prefix)) == 0) {
+			snprintf(p, sizeof(p), "/dev/dri/%s", e->d_name);
+			out("libdrm %s: %s node %s, access %s", node, want_prefix, p, rc(access(p, R_OK | W_OK)));
+		}
+	}
+	if (d)
+		closedir(d);
+	close(fd);
+}
+
+int main(void)
+{
+	static const char *roots[] = { "/sys/dev/char/226:0", "/sys/dev/char/226:128", "/sys/class/drm/card0",
+				       "/sys/class/drm/renderD128" };
+	static const char *subs[] = { "",
+				      "/",
+				      "/dev",
+				      "/uevent",
+				      "/device",
+				      "/device/",
+				      "/subsystem",
+				      "/power",
+				      "/device/drm",
+				      "/device/uevent",
+				      "/device/modalias",
+				      "/device/driver_override",
+				      "/device/subsystem",
+				      "/device/power",
+				      "/device/drm/card0",
+				      "/device/drm/renderD128/dev",
+				      "/device/drm/card1",
+				      "/nonexistent",
+				      "/dev/x",
+				      "/../renderD128/uevent",
+				      "/../../modalias",
+				      "/subsystem/version" };
+	char p[PATH_MAX];
+	int d;
+	struct stat st;
+	probe_init();
+	for (unsigned i = 0; i < sizeof(roots) / sizeof(roots[0]); i++) {
+		for (unsigned j = 0; j < sizeof(subs) / sizeof(subs[0]); j++) {
+			snprintf(p, sizeof(p), "%s%s", roots[i], subs[j]);
+			show_path(p);
+		}
+		show_dir(roots[i]);
+		snprintf(p, sizeof(p), "%s/device", roots[i]);
+		show_dir(p);
+		snprintf(p, sizeof(p), "%s/device/drm", roots[i]);
+		show_dir(p);
+		show_realpath(roots[i]);
+		show_realpath(p);
+		snprintf(p, sizeof(p), "%s/device", roots[i]);
+		show_realpath(p);
+		snprintf(p, sizeof(p), "%s/device/subsystem", roots[i]);
+		show_realpath(p);
+		snprintf(p, sizeof(p), "%s/subsystem", roots[i]);
+		show_realpath(p);
+	}
+	show_path("/sys/class/drm");
+	show_path("/sys/class/drm/version");
+	show_path("/sys/class/drm/card1");
+	show_path("/sys/dev/char/226:1");
+	show_path("/sys/devices/platform/vgem");
+	show_path("/sys/devices/platform/vgem/drm");
+	show_path("/sys/devices/platform/vgem/drm/card0/dev");
+	show_dir("/sys/class/drm");
+	show_dir("/sys/devices/platform/vgem/drm");
+
+	/* Relative to a directory fd. */
+	d = open("/sys/class/drm", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	out("open /sys/class/drm O_DIRECTORY %s", d < 0 ? errname(errno) : "ok");
+	{
+		static const struct {
+			const char *path;
+			int flags;
+		} at[] = { { "card0/dev", 0 }, { "card0", AT_SYMLINK_NOFOLLOW }, { "card0", 0 }, { "card0/", 0 } };
+		for (unsigned i = 0; i < sizeof(at) / sizeof(at[0]); i++) {
+			const char *r = rc(fstatat(d, at[i].path, &st, at[i].flags));
+			out("fstatat(drm, %s, %s) %s type %s", at[i].path, at[i].flags ? "NOFOLLOW" : "0", r,
+			    type_of(st.st_mode));
+		}
+	}
+	{
+		char l[256];
+		ssize_t n = readlinkat(d, "renderD128", l, sizeof(l) - 1);
+		l[n < 0 ? 0 : n] = 0;
+		out("readlinkat(drm, renderD128) %s", n < 0 ? errname(errno) : l);
+		n = readlinkat(d, "renderD128/device", l, sizeof(l) - 1);
+		l[n < 0 ? 0 : n] = 0;
+		out("readlinkat(drm, renderD128/device) %s", n < 0 ? errname(errno) : l);
+	}
+	{
+		int c = openat(d, "card0", O_RDONLY | O_DIRECTORY | O_CLOEXEC), u;
+		char buf[64];
+		ssize_t n;
+		out("openat(drm, card0) %s", c < 0 ? errname(errno) : "ok");
+		u = openat(c, "dev", O_RDONLY | O_CLOEXEC);
+		n = u < 0 ? -1 : read(u, buf, sizeof(buf) - 1);
+		buf[n < 0 ? 0 : n] = 0;
+		if (n > 0 && buf[n - 1] == '\n')
+			buf[n - 1] = 0;
+		out("openat(card0, dev) read \"%s\"", buf);
+		out("faccessat(card0, device/drm) %s", rc(faccessat(c, "device/drm", F_OK, 0)));
+		out("openat(card0, dev, O_DIRECTORY) %s", rc(openat(c, "dev", O_RDONLY | O_DIRECTORY | O_CLOEXEC)));
+		out("openat(card0, device/drm/card0/dev, O_NOFOLLOW) %s",
+		    rc(u = openat(c, "device/drm/card0/dev", O_RDONLY | O_NOFOLLOW | O_CLOEXEC)));
+		out("openat(card0, device, O_NOFOLLOW) %s",
+		    openat(c, "device", O_RDONLY | O_NOFOLLOW | O_CLOEXEC) < 0 && errno == ELOOP ? "ELOOP" : "not ELOOP");
+		if (u >= 0)
+			close(u);
+		close(c);
+	}
+	close(d);
+	libdrm_like("/dev/dri/card0", "renderD");
+	libdrm_like("/dev/dri/renderD128", "card");
+	return 0;
+}
