@@ -193,12 +193,19 @@ pub fn dirents(names: &[(&[u8], u8)], from: usize, ino: u64, room: usize) -> (Ve
 /// The most links a path may go through (the kernel's MAXSYMLINKS).
 const MAX_LINKS: usize = 40;
 
+/// Whether `path` is one of the served directories (virtual or sysfs).
+fn is_served_dir(path: &[u8]) -> bool {
+    VIRTUAL_DIRS.iter().any(|d| d.0.as_bytes() == path)
+        || (path.starts_with(b"/sys/") && sysfs::find(path).is_some())
+}
+
 /// Resolves `path` against `base` (for a relative path) and removes `.`,
 /// `..` and repeated slashes, following the served sysfs links on the way
 /// (and the last component too when `follow_last`, or when the path ends
 /// with a slash), as the kernel walks a path: `..` after a link leaves
-/// the link's target. Returns the canonical path and whether a link was
-/// followed; `None` for a loop.
+/// the link's target. Returns the canonical path and whether the host
+/// could not walk the path as given (a served link was followed, or `..`
+/// left a served directory); `None` for a loop.
 pub fn resolve(base: Option<&[u8]>, path: &[u8], follow_last: bool) -> Option<(Vec<u8>, bool)> {
     let mut pending: Vec<Vec<u8>> = Vec::new();
     let push = |p: &[u8], pending: &mut Vec<Vec<u8>>| {
@@ -218,6 +225,8 @@ pub fn resolve(base: Option<&[u8]>, path: &[u8], follow_last: bool) -> Option<(V
     let mut followed = false;
     while let Some(c) = pending.pop() {
         if c == b".." {
+            // Out of a served directory, which the host may lack.
+            followed |= is_served_dir(&cur);
             let cut = cur.iter().rposition(|&b| b == b'/').unwrap_or(0);
             cur.truncate(cut);
             continue;
@@ -312,6 +321,21 @@ mod tests {
 
     fn sys(path: &str) -> Node {
         Node::Sys(sysfs::find(path.as_bytes()).expect("an entry") as u8)
+    }
+
+    #[test]
+    fn dot_dot_out_of_a_virtual_directory_is_the_hosts_parent() {
+        let none = || None;
+        for (path, abs) in [
+            (&b"/dev/dri/.."[..], &b"/dev"[..]),
+            (b"/dev/dma_heap/../null", b"/dev/null"),
+            (b"/sys/kernel/debug/sync/..", b"/sys/kernel/debug"),
+        ] {
+            let p = classify(path, false, none).expect("classified");
+            assert_eq!((p.node, &p.abs[..]), (Node::Outside, abs));
+        }
+        assert_eq!(cl(b"/dev/dri/card0", none), Some((Node::Card0, false)));
+        assert_eq!(cl(b"/dev/../dev/dri", none), Some((Node::DriDir, false)));
     }
 
     #[test]
