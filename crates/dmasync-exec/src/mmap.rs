@@ -13,7 +13,9 @@
 //!   the memfd's;
 //! * a DRM file at a MAP_DUMB offset: the mapping must be of the GEM
 //!   object's memfd, from the object's start (the kernel's
-//!   `drm_gem_mmap`), so it shares pages with the object's PRIME dma-buf.
+//!   `drm_gem_mmap`), so it shares pages with the object's PRIME dma-buf;
+//! * a timeline or a device that has no mmap (heap, udmabuf): ENODEV, as
+//!   the kernel's, where their stand-in memfds would map.
 //!
 //! No answer to a notification can change a call's file or offset, so the
 //! last two are made by the program's own thread, injected
@@ -194,7 +196,16 @@ fn plan(obj: &Object, a: &Args, access: u32) -> Result<Plan, i32> {
                 fallback: Answer::Error(libc::EACCES),
             })
         }
-        _ => Ok(Plan::Continue),
+        // Files without an mmap: the debugfs timeline, the heap and
+        // udmabuf devices (ENODEV after the generic checks); an O_PATH
+        // file is not open for mapping at all.
+        Object::Timeline(_) | Object::Heap | Object::Udmabuf => {
+            a.generic_check(access)?;
+            Err(libc::ENODEV)
+        }
+        Object::PathOnly(_) => Err(libc::EBADF),
+        // A sync file is a pipe: ENODEV already.
+        Object::SyncFile(_) => Ok(Plan::Continue),
     }
 }
 

@@ -100,18 +100,6 @@ const KNOWN: &[(&str, &str, &str, &str)] = &[
         "a timeline is a sealed memfd",
     ),
     (
-        "sync-files",
-        "timeline: mmap shared ENODEV",
-        "timeline: mmap shared ok",
-        "a timeline is a memfd",
-    ),
-    (
-        "dmabuf",
-        "udmabuf: a tmp file that is not a memfd EINVAL",
-        "udmabuf: a tmp file that is not a memfd EBADFD",
-        "/tmp here is not tmpfs (it was in the kernel oracle): the file is not shmem",
-    ),
-    (
         "dmabuf-files",
         "heap device: lseek ESPIPE",
         "heap device: lseek ok",

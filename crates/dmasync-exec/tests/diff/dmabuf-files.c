@@ -181,6 +181,15 @@ int main(void)
 		out("heap device: poll IN|OUT %s", poll_now(heap_fd, POLLIN | POLLOUT, 0));
 		out("udmabuf device: poll IN|OUT %s", poll_now(udmabuf_fd, POLLIN | POLLOUT, 0));
 		out("card0: poll IN|OUT %s", poll_now(card, POLLIN | POLLOUT, 0));
+		out("heap device: mmap %s", mmap_of(heap_fd, PAGE, 0, PROT_READ, MAP_SHARED));
+		out("udmabuf device: mmap %s", mmap_of(udmabuf_fd, PAGE, 0, PROT_READ, MAP_SHARED));
+		out("udmabuf device: mmap of length 0 %s", mmap_of(udmabuf_fd, 0, 0, PROT_READ, MAP_SHARED));
+		out("card0: mmap at 0 %s", mmap_of(card, PAGE, 0, PROT_READ, MAP_SHARED));
+		{
+			int o = open("/dev/dma_heap/system", O_PATH | O_CLOEXEC);
+			out("heap O_PATH: mmap %s", mmap_of(o, PAGE, 0, PROT_READ, MAP_SHARED));
+			close(o);
+		}
 	}
 	files("heap", heap_buf);
 	files("udmabuf", udma_buf);

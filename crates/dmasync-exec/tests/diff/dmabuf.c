@@ -193,9 +193,11 @@ static void udmabuf_rules(void)
 	out("udmabuf: a pipe as the memfd %s", res(udmabuf_create(p[0], 0, 0, PAGE)));
 	close(p[0]);
 	close(p[1]);
-	m = open("/tmp", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	/* A shmem file that is no memfd: tmpfs (/dev/shm, else /tmp, which is
+	 * tmpfs in the oracle). */
+	m = open("/dev/shm", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
 	if (m < 0)
-		m = open("/dev/shm", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+		m = open("/tmp", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
 	ftruncate(m, 4 * PAGE);
 	out("udmabuf: a tmp file that is not a memfd %s", res(udmabuf_create(m, 0, 0, PAGE)));
 	close(m);
