@@ -1,5 +1,6 @@
 //! Serves arbitrary ioctls (fd kind, command, argument bytes) through the
-//! dispatcher with a mock caller: nothing may panic.
+//! dispatcher with a mock caller: nothing may panic, and nothing the input
+//! made may outlive it (every dma-buf is gone once the input is done).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -14,4 +15,6 @@ fuzz_target!(|data: &[u8]| {
     let types = [b'b', b'>', b'W', b'u', b'H', b'd'];
     let cmd = (raw & !0xff00) | (u32::from(types[(raw >> 8) as usize % types.len()]) << 8);
     let _ = dmasync_exec::fuzzing::ioctl(kind, cmd, &data[5..]);
+    let live = dmasync::buf::live_buffers();
+    assert!(live.is_empty(), "the input left {live:?}");
 });
