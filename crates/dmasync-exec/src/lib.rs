@@ -313,7 +313,7 @@ impl Waiter {
                     }
                     TOKEN_WRITE_END => {
                         if let Some(sup) = &self.sup {
-                            sup.registry.on_write_end(low as i32);
+                            sup.registry.on_write_end(low as u32);
                         }
                     }
                     TOKEN_SIGNAL => {

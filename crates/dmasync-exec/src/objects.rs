@@ -32,7 +32,7 @@
 
 use std::collections::HashMap;
 use std::io;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::sync::Arc;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -137,7 +137,11 @@ pub(crate) const TOKEN_SESSION: u64 = 6 << 32;
 #[derive(Default)]
 struct Maps {
     by_key: HashMap<Key, Object>,
-    by_write_end: HashMap<RawFd, Key>,
+    /// Write ends by their epoll token's id (not their fd number: a
+    /// number is reused as soon as it is closed, and a release may be seen
+    /// by two threads, the main thread's epoll and a DRM call).
+    by_write_end: HashMap<u32, Key>,
+    next_write_end: u32,
     by_watch: HashMap<i32, Key>,
     /// Model dma-buf inode number -> our memfd's identity.
     by_buf: HashMap<u64, Key>,
@@ -446,14 +450,19 @@ impl Registry {
         )?;
         let key = key_of(r.as_fd())?;
         let w = Arc::new(w);
-        let token = TOKEN_WRITE_END | w.as_raw_fd() as u32 as u64;
+        let mut m = self.maps.lock();
+        let mut id = m.next_write_end;
+        while m.by_write_end.contains_key(&id) {
+            id = id.wrapping_add(1);
+        }
+        m.next_write_end = id.wrapping_add(1);
         epoll::add(
             &self.epoll,
             &*w,
-            epoll::EventData::new_u64(token),
+            epoll::EventData::new_u64(TOKEN_WRITE_END | u64::from(id)),
             epoll::EventFlags::empty(),
         )?;
-        self.maps.lock().by_write_end.insert(w.as_raw_fd(), key);
+        m.by_write_end.insert(id, key);
         Ok((r, w, key))
     }
 
@@ -556,12 +565,13 @@ impl Registry {
         Ok(theirs)
     }
 
-    /// Handles one epoll event of a write end: its sync file or DRM file
-    /// is released (the event reports an error: no reader left).
-    pub(crate) fn on_write_end(&self, fd: RawFd) {
+    /// Handles one epoll event of a write end (its token's `id`): its sync
+    /// file or DRM file is released (the event reports an error: no reader
+    /// left). An id already handled is ignored.
+    pub(crate) fn on_write_end(&self, id: u32) {
         let obj = {
             let mut m = self.maps.lock();
-            let Some(key) = m.by_write_end.remove(&fd) else {
+            let Some(key) = m.by_write_end.remove(&id) else {
                 return;
             };
             m.by_key.remove(&key)
@@ -588,12 +598,12 @@ impl Registry {
     /// call is closed (DRM master passes on, GEM handles go), as in the
     /// kernel. Other write ends are left to the main thread.
     pub(crate) fn on_released_drm_files(&self) {
-        let drm_write_ends: Vec<(RawFd, Arc<OwnedFd>)> = {
+        let drm_write_ends: Vec<(u32, Arc<OwnedFd>)> = {
             let m = self.maps.lock();
             m.by_write_end
                 .iter()
-                .filter_map(|(&fd, key)| match m.by_key.get(key) {
-                    Some(Object::Drm(f)) => Some((fd, f.write_end.clone())),
+                .filter_map(|(&id, key)| match m.by_key.get(key) {
+                    Some(Object::Drm(f)) => Some((id, f.write_end.clone())),
                     _ => None,
                 })
                 .collect()
@@ -609,14 +619,14 @@ impl Registry {
         if poll(&mut fds, Some(&Timespec::default())).is_err() {
             return;
         }
-        let released: Vec<RawFd> = fds
+        let released: Vec<u32> = fds
             .iter()
             .zip(&drm_write_ends)
             .filter(|(p, _)| p.revents().contains(PollFlags::ERR))
-            .map(|(_, (fd, _))| *fd)
+            .map(|(_, (id, _))| *id)
             .collect();
-        for fd in released {
-            self.on_write_end(fd);
+        for id in released {
+            self.on_write_end(id);
         }
     }
 

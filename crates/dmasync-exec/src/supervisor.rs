@@ -731,6 +731,23 @@ impl Supervisor {
         })
     }
 
+    /// An open of `/proc/<pid>/fd/N` where that fd is ours opens the
+    /// file's inode again, as the kernel's: a sync file (an anonymous
+    /// inode) cannot be (ENXIO); a timeline's debugfs file makes a new
+    /// timeline and a DRM node a new DRM file, so the node to open is
+    /// returned. `None` for anything else (the kernel's reopen of our
+    /// stand-in is the same file, as for the devices).
+    fn reopened(&self, n: &Req<'_>, dirfd: i32, path: &[u8]) -> Option<Result<Node, i32>> {
+        let (_, obj) = self.proc_fd(n, dirfd, path, procfs::Entry::Fd)?;
+        match obj {
+            Object::SyncFile(_) => Some(Err(libc::ENXIO)),
+            Object::Timeline(_) => Some(Ok(Node::SwSync)),
+            Object::Drm(f) if f.file.is_render() => Some(Ok(Node::RenderD128)),
+            Object::Drm(_) => Some(Ok(Node::Card0)),
+            _ => None,
+        }
+    }
+
     fn open(&self, n: &Req<'_>, dirfd: i32, path: u64, flags: i32) -> Option<Answer> {
         let Ok(path) = read_path(n, path) else {
             return Some(Answer::Continue);
@@ -740,9 +757,24 @@ impl Supervisor {
             return self.valid(n).then_some(answer);
         }
         let follow = !oflags.contains(OFlags::NOFOLLOW);
-        let Some(Place { node, slash, abs }) = self.node_at(n, dirfd, &path, follow) else {
-            return Some(Answer::Continue);
+        let reopened = if follow && !oflags.contains(OFlags::PATH) {
+            self.reopened(n, dirfd, &path)
+        } else {
+            None
         };
+        let place = match reopened {
+            Some(Err(e)) => return self.valid(n).then_some(Answer::Error(e)),
+            Some(Ok(node)) => Place {
+                node,
+                slash: false,
+                abs: node.path().as_bytes().to_vec(),
+            },
+            None => match self.node_at(n, dirfd, &path, follow) {
+                Some(place) => place,
+                None => return Some(Answer::Continue),
+            },
+        };
+        let Place { node, slash, abs } = place;
         if !self.valid(n) {
             return None;
         }

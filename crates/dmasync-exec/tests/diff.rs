@@ -65,12 +65,6 @@ const KNOWN: &[(&str, &str, &str, &str)] = &[
     ),
     (
         "sync-files",
-        "sync file: reopen through /proc/self/fd ENXIO",
-        "sync file: reopen through /proc/self/fd ok",
-        "a pipe can be reopened through /proc; an anon inode cannot",
-    ),
-    (
-        "sync-files",
         "timeline: two timelines share an inode yes",
         "timeline: two timelines share an inode no",
         "each timeline is its own memfd",

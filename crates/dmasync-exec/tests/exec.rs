@@ -114,6 +114,7 @@ fn tests() -> Vec<Test> {
             "select",
             "procfd",
             "mmap",
+            "drm-churn",
         ] {
             let bin = bin.clone();
             let test_name: &'static str =

@@ -134,6 +134,21 @@ static void timeline_fd(void)
 	out("timeline: stat path mode=%o size=%lld", st.st_mode, (long long)st.st_size);
 	out("timeline: access R|W %s", rc(access(SW_SYNC, R_OK | W_OK)));
 	out("timeline: two timelines share an inode %s", same_inode(tl, tl2));
+	{
+		/* Through /proc the debugfs file is opened again: a new timeline. */
+		char path[64];
+		int r, pt;
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", tl);
+		r = open(path, O_RDWR | O_CLOEXEC);
+		out("timeline: reopen through /proc/self/fd %s", rc(r));
+		pt = r < 0 ? -1 : create_fence(r, 1);
+		inc(tl, 1);
+		out("timeline: a point of the reopened one after INC of the first: status %d", file_status(pt));
+		inc(r, 1);
+		out("timeline: after INC of the reopened one: status %d", file_status(pt));
+		close(pt);
+		close(r);
+	}
 	out("timeline: lseek 0 SEEK_SET %s", rc(lseek(tl, 0, SEEK_SET)));
 	out("timeline: lseek 0 SEEK_END %s", rc(lseek(tl, 0, SEEK_END)));
 	out("timeline: read %s", read_guarded(tl));

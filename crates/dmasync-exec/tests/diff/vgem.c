@@ -96,6 +96,24 @@ static void device(void)
 		out("card0: F_GETFL access mode %s", (fcntl(card, F_GETFL) & O_ACCMODE) == O_RDWR ? "O_RDWR" : "other");
 		out("card0: F_GETFL O_NONBLOCK %s", yesno(fcntl(nb, F_GETFL) & O_NONBLOCK));
 		out("card0: lseek %s", rc(lseek(card, 0, SEEK_SET)));
+		{
+			/* Through /proc the node is opened again: a new DRM file. */
+			char path[64];
+			int r;
+			snprintf(path, sizeof(path), "/proc/self/fd/%d", card);
+			r = open(path, O_RDWR | O_CLOEXEC);
+			out("card0: reopen through /proc/self/fd %s", rc(r));
+			out("card0: the reopened file: DRM_IOCTL_VERSION name %s", version_of(r));
+			{
+				struct drm_mode_create_dumb d = { .height = 1, .width = 1024, .bpp = 32 };
+				out("card0: CREATE_DUMB on the first file %s", rc(ioctl(card, DRM_IOCTL_MODE_CREATE_DUMB, &d)));
+				out("card0: its handle on the reopened file: GEM_CLOSE %s",
+				    rc(ioctl(r, DRM_IOCTL_GEM_CLOSE, &(struct drm_gem_close){ .handle = d.handle })));
+				out("card0: on the first file: GEM_CLOSE %s",
+				    rc(ioctl(card, DRM_IOCTL_GEM_CLOSE, &(struct drm_gem_close){ .handle = d.handle })));
+			}
+			close(r);
+		}
 		close(nb);
 		close(ep);
 	}

@@ -860,6 +860,30 @@ static void probe_vgem(void)
 	close(card);
 }
 
+/* DRM files opened and closed in a row: each new one is served, whichever
+ * thread of the supervisor sees the previous one's release first (its
+ * pipe's write end may be given the same fd number). */
+static void probe_drm_churn(void)
+{
+	int bad = 0;
+	for (int i = 0; i < 300; i++) {
+		struct drm_mode_create_dumb dumb = { .width = 16, .height = 16, .bpp = 32 };
+		struct drm_prime_handle prime = { .flags = O_RDWR, .fd = -1 };
+		int card = open("/dev/dri/card0", O_RDWR | O_CLOEXEC);
+		int r1 = ioctl(card, DRM_IOCTL_MODE_CREATE_DUMB, &dumb), r2;
+		prime.handle = dumb.handle;
+		r2 = ioctl(card, DRM_IOCTL_PRIME_HANDLE_TO_FD, &prime);
+		if (card < 0 || r1 || r2) {
+			fprintf(stderr, "round %d: open %d, CREATE_DUMB %d, PRIME %d (errno %d)\n", i, card, r1, r2, errno);
+			bad++;
+		}
+		close(card);
+		if (prime.fd >= 0)
+			close(prime.fd);
+	}
+	CHECK(bad == 0, "%d rounds failed", bad);
+}
+
 static void probe_buf_leaks(void)
 {
 	pid_t sup = getppid();
@@ -1441,6 +1465,8 @@ int main(int argc, char **argv)
 		probe_procfd();
 	else if (!strcmp(what, "mmap"))
 		probe_mmap();
+	else if (!strcmp(what, "drm-churn"))
+		probe_drm_churn();
 	else if (!strcmp(what, "poll"))
 		probe_poll();
 	else if (!strcmp(what, "epoll"))
