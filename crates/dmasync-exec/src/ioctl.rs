@@ -110,6 +110,13 @@ pub trait Ctx {
         self.write(self.arg_addr(), data)
     }
 
+    /// The calling thread's id as the caller's pid namespace sees it
+    /// (`task_pid_vnr(current)`); `None` when unknown. The program shares
+    /// the supervisor's pid namespace, so it is the trapped thread's id.
+    fn tid(&self) -> Option<u32> {
+        None
+    }
+
     /// The object that the caller's fd `fd` is, if it is one of ours.
     fn lookup(&self, fd: i32) -> Option<Object> {
         self.lookup_open(fd).ok().flatten()
@@ -636,6 +643,10 @@ impl dmasync::drm::Caller for DrmCaller<'_> {
             self.install_err = Some(e);
             Error::NoMemory
         })
+    }
+
+    fn pid_vnr(&self) -> Option<u32> {
+        self.ctx.tid()
     }
 
     fn dma_buf_from_fd(&mut self, fd: i32) -> dmasync::error::Result<DmaBuf> {

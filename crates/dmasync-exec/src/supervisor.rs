@@ -167,6 +167,10 @@ impl Ctx for Call<'_> {
         self.registry
     }
 
+    fn tid(&self) -> Option<u32> {
+        Some(self.notif.pid)
+    }
+
     fn defer(&self, job: Box<dyn FnOnce(&Interrupt) -> Outcome + Send>) -> Outcome {
         let listener = self.listener.clone();
         let refreshes = self.registry.proxy_refreshes.clone();

@@ -258,6 +258,7 @@ const PROBES: &[&str] = &[
     "stat",
     "procfd",
     "sysfs",
+    "libdrm",
 ];
 
 /// How long one probe may run under `dmasync exec`.
@@ -313,11 +314,18 @@ fn build_probe(name: &str) -> PathBuf {
     // The binary has the probe's name (and so its command name), as in the
     // oracle; the probes print it as <comm> anyway.
     let out = dir.join(name);
+    // A probe of libdrm's own API builds against libdrm (libdrm-dev).
+    let (cflags, libs): (&[&str], &[&str]) = match name {
+        "libdrm" => (&["-I/usr/include/libdrm"], &["-ldrm"]),
+        _ => (&[], &[]),
+    };
     let st = Command::new("gcc")
         .args(["-O2", "-Wall", "-Werror"])
+        .args(cflags)
         .arg(here().join(format!("{name}.c")))
         .arg("-o")
         .arg(&out)
+        .args(libs)
         .status()
         .expect("gcc runs");
     assert!(st.success(), "gcc failed on {name}.c");
@@ -646,6 +654,7 @@ c_probe!(diff_vgem_expiry, "vgem-expiry");
 c_probe!(diff_stat, "stat");
 c_probe!(diff_procfd, "procfd");
 c_probe!(diff_sysfs, "sysfs");
+c_probe!(diff_libdrm, "libdrm");
 
 /// The Rust probe (rustix ioctls) gives the C probe's answers.
 #[test]

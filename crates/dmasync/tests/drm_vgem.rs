@@ -1312,6 +1312,89 @@ fn get_unique_is_empty() {
     }
 }
 
+fn set_version(file: &DrmFile, di: (i32, i32), dd: (i32, i32)) -> (i32, DrmSetVersion) {
+    let arg = DrmSetVersion {
+        drm_di_major: di.0,
+        drm_di_minor: di.1,
+        drm_dd_major: dd.0,
+        drm_dd_minor: dd.1,
+    };
+    let r = call(file, DRM_IOCTL_SET_VERSION, &arg.to_bytes());
+    (r.ret(), DrmSetVersion::from_bytes(&r.out).unwrap())
+}
+
+/// GET_UNIQUE through a caller whose buffer at 0x1000 has `cap` bytes:
+/// the result, the length reported and the buffer.
+fn get_unique(file: &DrmFile, cap: usize) -> (i32, u64, Vec<u8>) {
+    let mut mem = Buffers(BTreeMap::from([(0x1000, vec![0u8; cap])]));
+    let arg = DrmUnique {
+        unique_len: cap as u64,
+        unique: 0x1000,
+    };
+    let r = file.ioctl(DRM_IOCTL_GET_UNIQUE, &arg.to_bytes(), &mut mem);
+    let len = DrmUnique::from_bytes(&r.out).unwrap().unique_len;
+    (r.ret(), len, mem.0.remove(&0x1000).unwrap())
+}
+
+#[test]
+fn set_version_sets_the_masters_bus_id() {
+    let dev = Device::new();
+    let master = dev.open(false);
+    let second = dev.open(false);
+    let render = dev.open(true);
+    // The current master only.
+    assert_eq!(set_version(&second, (1, 4), (-1, -1)).0, -EACCES);
+    assert_eq!(set_version(&render, (1, 4), (-1, -1)).0, -EACCES);
+    // Interface 1.0 checks the version and sets nothing.
+    let (ret, v) = set_version(&master, (1, 0), (-1, -1));
+    assert_eq!(ret, 0);
+    assert_eq!(
+        (
+            v.drm_di_major,
+            v.drm_di_minor,
+            v.drm_dd_major,
+            v.drm_dd_minor
+        ),
+        (1, 4, 1, 0)
+    );
+    assert_eq!(get_unique(&master, 16), (0, 0, vec![0; 16]));
+    // From 1.1: the master's bus id, seen by every file of the master.
+    assert_eq!(set_version(&master, (1, 4), (-1, -1)).0, 0);
+    for f in [&master, &second] {
+        let (ret, len, buf) = get_unique(f, 16);
+        assert_eq!((ret, len), (0, 4));
+        assert_eq!(&buf[..5], b"vgem\0");
+    }
+    // A short buffer gets the length only.
+    assert_eq!(get_unique(&master, 3), (0, 4, vec![0; 3]));
+    // Out of range: EINVAL, and the versions are reported anyway.
+    for (di, dd) in [
+        ((2, 0), (-1, -1)),
+        ((1, 5), (-1, -1)),
+        ((1, -1), (-1, -1)),
+        ((-1, -1), (1, 1)),
+        ((-1, -1), (2, 0)),
+    ] {
+        let (ret, v) = set_version(&master, di, dd);
+        assert_eq!(ret, -EINVAL, "{di:?} {dd:?}");
+        assert_eq!(
+            (
+                v.drm_di_major,
+                v.drm_di_minor,
+                v.drm_dd_major,
+                v.drm_dd_minor
+            ),
+            (1, 4, 1, 0)
+        );
+    }
+    assert_eq!(set_version(&master, (-1, -1), (1, 0)).0, 0);
+    // A new master starts without a bus id.
+    drop((master, second));
+    let next = dev.open(false);
+    assert!(next.is_master());
+    assert_eq!(get_unique(&next, 16).1, 0);
+}
+
 #[test]
 fn auth_ioctls_are_eacces_on_the_render_node() {
     let dev = Device::new();

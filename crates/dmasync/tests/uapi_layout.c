@@ -132,6 +132,8 @@ int main(void)
 	S(drm_auth); F(drm_auth, magic);
 	S(drm_client); F(drm_client, idx); F(drm_client, auth); F(drm_client, pid);
 	F(drm_client, uid); F(drm_client, magic); F(drm_client, iocs);
+	S(drm_set_version); F(drm_set_version, drm_di_major); F(drm_set_version, drm_di_minor);
+	F(drm_set_version, drm_dd_major); F(drm_set_version, drm_dd_minor);
 	S(drm_gem_flink); F(drm_gem_flink, handle); F(drm_gem_flink, name);
 	S(drm_gem_open); F(drm_gem_open, name); F(drm_gem_open, handle); F(drm_gem_open, size);
 	S(drm_gem_close); F(drm_gem_close, handle); F(drm_gem_close, pad);
@@ -191,7 +193,7 @@ int main(void)
 	F(drm_vgem_fence_attach, pad);
 	S(drm_vgem_fence_signal); F(drm_vgem_fence_signal, fence); F(drm_vgem_fence_signal, flags);
 
-	I(DRM_IOCTL_GET_UNIQUE); I(DRM_IOCTL_GET_MAGIC); I(DRM_IOCTL_GET_CLIENT);
+	I(DRM_IOCTL_GET_UNIQUE); I(DRM_IOCTL_GET_MAGIC); I(DRM_IOCTL_GET_CLIENT); I(DRM_IOCTL_SET_VERSION);
 	I(DRM_IOCTL_AUTH_MAGIC); I(DRM_IOCTL_GEM_FLINK); I(DRM_IOCTL_GEM_OPEN);
 	I(DRM_IOCTL_VERSION); I(DRM_IOCTL_GEM_CLOSE); I(DRM_IOCTL_GET_CAP);
 	I(DRM_IOCTL_PRIME_HANDLE_TO_FD); I(DRM_IOCTL_PRIME_FD_TO_HANDLE);

@@ -77,7 +77,8 @@ struct udmabuf_create_list { uint32_t flags; uint32_t count; struct udmabuf_crea
 struct dma_heap_allocation_data { uint64_t len; uint32_t fd; uint32_t fd_flags; uint64_t heap_flags; };
 #define DMA_HEAP_IOCTL_ALLOC _IOWR('H', 0x0, struct dma_heap_allocation_data)
 
-/* drm/drm.h, drm/drm_mode.h, drm/vgem_drm.h */
+/* drm/drm.h, drm/drm_mode.h (unless a probe has libdrm's drm.h), drm/vgem_drm.h */
+#ifndef _DRM_H_
 struct drm_version {
 	int version_major, version_minor, version_patchlevel;
 	size_t name_len; char *name; size_t date_len; char *date; size_t desc_len; char *desc;
@@ -86,8 +87,6 @@ struct drm_gem_close { uint32_t handle; uint32_t pad; };
 struct drm_prime_handle { uint32_t handle; uint32_t flags; int32_t fd; };
 struct drm_mode_create_dumb { uint32_t height, width, bpp, flags, handle, pitch; uint64_t size; };
 struct drm_mode_map_dumb { uint32_t handle; uint32_t pad; uint64_t offset; };
-struct vgem_fence_attach { uint32_t handle; uint32_t flags; uint32_t out_fence; uint32_t pad; };
-struct vgem_fence_signal { uint32_t fence; uint32_t flags; };
 #define DRM_IOCTL_VERSION _IOWR('d', 0x00, struct drm_version)
 #define DRM_IOCTL_GEM_CLOSE _IOW('d', 0x09, struct drm_gem_close)
 #define DRM_IOCTL_PRIME_HANDLE_TO_FD _IOWR('d', 0x2d, struct drm_prime_handle)
@@ -95,11 +94,14 @@ struct vgem_fence_signal { uint32_t fence; uint32_t flags; };
 #define DRM_IOCTL_MODE_CREATE_DUMB _IOWR('d', 0xB2, struct drm_mode_create_dumb)
 #define DRM_IOCTL_MODE_MAP_DUMB _IOWR('d', 0xB3, struct drm_mode_map_dumb)
 #define DRM_COMMAND_BASE 0x40
+#define DRM_CLOEXEC O_CLOEXEC
+#define DRM_RDWR O_RDWR
+#endif
+struct vgem_fence_attach { uint32_t handle; uint32_t flags; uint32_t out_fence; uint32_t pad; };
+struct vgem_fence_signal { uint32_t fence; uint32_t flags; };
 #define DRM_IOCTL_VGEM_FENCE_ATTACH _IOWR('d', DRM_COMMAND_BASE + 0x1, struct vgem_fence_attach)
 #define DRM_IOCTL_VGEM_FENCE_SIGNAL _IOW('d', DRM_COMMAND_BASE + 0x2, struct vgem_fence_signal)
 #define VGEM_FENCE_WRITE 0x1
-#define DRM_CLOEXEC O_CLOEXEC
-#define DRM_RDWR O_RDWR
 
 #define SW_SYNC "/sys/kernel/debug/sync/sw_sync"
 #define PAGE 4096

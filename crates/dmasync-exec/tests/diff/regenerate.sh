@@ -44,7 +44,12 @@ for p in "${probes[@]}"; do
     case "$p" in
         drm-rs) rust_build dmasync-drm-probe drm-rs ;;
         *)
-            gcc -O2 -Wall -Werror -static -o "$bin/$p" "$here/$p.c"
+            # A probe of libdrm's API links libdrm.a (libdrm-dev).
+            flags=()
+            [ "$p" = libdrm ] && flags=(-I/usr/include/libdrm)
+            libs=()
+            [ "$p" = libdrm ] && libs=(-ldrm)
+            gcc -O2 -Wall -Werror -static "${flags[@]}" -o "$bin/$p" "$here/$p.c" "${libs[@]}"
             extra+=("$bin/$p")
             ;;
     esac

@@ -35,13 +35,13 @@
 //! support) first, and vgem has neither. So a render client gets `-EACCES` for them, as on the kernel.
 //!
 //! The authentication and master ioctls (GET_UNIQUE, GET_MAGIC, GET_CLIENT:
-//! flags 0; AUTH_MAGIC: `DRM_MASTER`; SET/DROP_MASTER: flags 0, their
+//! flags 0; AUTH_MAGIC and SET_VERSION: `DRM_MASTER`; SET/DROP_MASTER: flags 0, their
 //! handlers check `CAP_SYS_ADMIN` or former mastership) and GEM_FLINK /
 //! GEM_OPEN (`DRM_AUTH`) are modelled in [`vgem`]; none is allowed on the
 //! render node.
 //!
 //! Not modelled: hot-unplug (`-ENODEV`) and the other core ioctls vgem never
-//! needs (GET_STATS, SET_VERSION, the legacy no-ops, ATTACH/DETACHMODE,
+//! needs (GET_STATS, the legacy no-ops, ATTACH/DETACHMODE,
 //! MODESET_CTL): [`decode`] treats them as core numbers without handler
 //! (`-EINVAL`).
 //!
@@ -103,6 +103,13 @@ pub const DRM_RENDER_ALLOW: u32 = 0x20;
 /// core ioctl is `DRM_IOCTL_MODE_CLOSEFB`, nr 0xD0.
 pub const DRM_CORE_IOCTL_COUNT: u8 = 0xD1;
 
+/// The DRM interface's major version (`DRM_IF_MAJOR`), which SET_VERSION
+/// reports and checks.
+pub const DRM_IF_MAJOR: i32 = 1;
+
+/// The DRM interface's minor version (`DRM_IF_MINOR`).
+pub const DRM_IF_MINOR: i32 = 4;
+
 /// What a table entry does; the handler behind a command number.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Op {
@@ -116,6 +123,8 @@ pub enum Op {
     GetMagic,
     /// `drm_getclient`.
     GetClient,
+    /// `drm_setversion`.
+    SetVersion,
     /// `drm_authmagic`.
     AuthMagic,
     /// `drm_setmaster_ioctl`.
@@ -257,6 +266,12 @@ pub static CORE_IOCTLS: &[IoctlDef] = &[
         DRM_IOCTL_GET_CLIENT,
         0,
         Op::GetClient,
+    ),
+    def(
+        "DRM_IOCTL_SET_VERSION",
+        DRM_IOCTL_SET_VERSION,
+        DRM_MASTER,
+        Op::SetVersion,
     ),
     def(
         "DRM_IOCTL_AUTH_MAGIC",

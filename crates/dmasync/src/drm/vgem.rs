@@ -35,8 +35,10 @@
 //!   not pass to another open file, but to the next primary opener (or
 //!   SET_MASTER). Files of the old master keep it: a new master's AUTH_MAGIC
 //!   does not find their magics.
-//! * GET_UNIQUE answers the master's bus id, which only SET_VERSION (not
-//!   modelled) sets: always empty. GET_CLIENT answers for index 0 only.
+//! * GET_UNIQUE answers the master's bus id, which only SET_VERSION sets
+//!   (to the device's, `vgem`, for an interface version 1.1 or later):
+//!   empty until then, and for every new master. GET_CLIENT answers for
+//!   index 0 only.
 //!
 //! The model takes every ioctl to come from the process that opened the
 //! file, with the capability it had then (the kernel checks the caller's
@@ -87,7 +89,7 @@ use super::gem::{GemObject, HandleTable, MmapOffsets};
 use super::prime::{self, GemExport, PrimeTable};
 use super::{
     dispatch, get_cap, read_arg, version, write_arg, Caller, Client, DriverInfo, Op, Reply,
-    VGEM_DRIVER, VGEM_IOCTLS,
+    DRM_IF_MAJOR, DRM_IF_MINOR, VGEM_DRIVER, VGEM_IOCTLS,
 };
 use crate::buf::DmaBuf;
 use crate::error::{Error, Result};
@@ -255,15 +257,21 @@ fn lowest_free_id<V>(map: &BTreeMap<u32, V>) -> Result<u32> {
     Ok(id)
 }
 
+/// The device's bus id (`dev->unique`): the name of vgem's platform device,
+/// which SET_VERSION gives a master.
+const VGEM_BUS_ID: &str = "vgem";
+
 /// A master (`struct drm_master`): made when a primary file becomes master
 /// for the first time (at open, or by SET_MASTER); every primary file
 /// opened while it is the device's master belongs to it. Its magic map
 /// (`magic_map`) holds the magics of its files: magic -> the file that
 /// asked for it, `None` once the magic authenticated it (the magic stays
-/// taken until that file closes).
+/// taken until that file closes). Its bus id (`unique`) is empty until
+/// SET_VERSION sets it.
 #[derive(Default)]
 struct Master {
     magic_map: Mutex<BTreeMap<u32, Option<Weak<Mutex<FileAuth>>>>>,
+    unique: Mutex<&'static str>,
 }
 
 /// A file's part of authentication and mastership (fields of `struct
@@ -540,7 +548,13 @@ impl DrmFile {
             }
             Op::GetUnique => {
                 let mut a = read_arg(k, DrmUnique::from_bytes)?;
-                let r = self.get_unique(&mut a);
+                let r = self.get_unique(&mut a, caller);
+                write_arg(k, &a.to_bytes());
+                r?;
+            }
+            Op::SetVersion => {
+                let mut a = read_arg(k, DrmSetVersion::from_bytes)?;
+                let r = self.set_version(&mut a);
                 write_arg(k, &a.to_bytes());
                 r?;
             }
@@ -650,22 +664,78 @@ impl DrmFile {
     }
 
     /// GET_UNIQUE (`drm_getunique`): the bus id of the file's master,
-    /// copied to `arg.unique` when `arg.unique_len` is large enough, and its
-    /// length in `unique_len`. A master's bus id is set only by
-    /// SET_VERSION, which is not modelled: it is always empty (length 0,
-    /// nothing copied). Primary nodes only (the dispatcher answers
+    /// written through `caller` to `arg.unique` (no NUL) when
+    /// `arg.unique_len` is at least its length, and its length in
+    /// `unique_len`. A master's bus id is set only by SET_VERSION
+    /// ([`DrmFile::set_version`]): until then it is empty (length 0,
+    /// nothing written). Primary nodes only (the dispatcher answers
     /// `-EACCES` on the render node).
     ///
     /// # Errors
     /// [`Error::Invalid`] (`-EINVAL`) for a file without master (a render
-    /// file, which the dispatcher never lets through).
+    /// file, which the dispatcher never lets through); [`Error::Fault`]
+    /// (`-EFAULT`) when the write fails (`unique_len` is then unchanged).
     #[doc(alias = "drm_getunique")]
-    pub fn get_unique(&self, arg: &mut DrmUnique) -> Result<()> {
+    pub fn get_unique(&self, arg: &mut DrmUnique, caller: &mut dyn Caller) -> Result<()> {
         let _current = self.dev.master.lock();
-        if self.auth.lock().master.is_none() {
-            return Err(Error::Invalid("file has no master"));
+        let master = self
+            .auth
+            .lock()
+            .master
+            .clone()
+            .ok_or(Error::Invalid("file has no master"))?;
+        let unique = *master.unique.lock();
+        let len = unique.len() as u64;
+        if arg.unique_len >= len && len != 0 {
+            caller.write_user(arg.unique, unique.as_bytes())?;
         }
-        arg.unique_len = 0;
+        arg.unique_len = len;
+        Ok(())
+    }
+
+    /// SET_VERSION (`drm_setversion`), for the current master only (the
+    /// dispatcher answers `-EACCES` to others): an interface version other
+    /// than -1 must be 1.0 to 1.4, and from 1.1 it sets the bus id of the
+    /// file's master to the device's (`vgem`); a driver version other than
+    /// -1 must be 1.0 (vgem's). Whatever the outcome, `arg` then holds the
+    /// interface's version (1.4) and the driver's (1.0).
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] (`-EINVAL`): an interface or driver version out of
+    /// range (a valid interface version given with a bad driver version
+    /// still sets the bus id), or a file without master.
+    #[doc(alias = "drm_setversion")]
+    pub fn set_version(&self, arg: &mut DrmSetVersion) -> Result<()> {
+        let _current = self.dev.master.lock();
+        let r = self.set_version_locked(arg);
+        arg.drm_di_major = DRM_IF_MAJOR;
+        arg.drm_di_minor = DRM_IF_MINOR;
+        arg.drm_dd_major = VGEM_DRIVER.major;
+        arg.drm_dd_minor = VGEM_DRIVER.minor;
+        r
+    }
+
+    fn set_version_locked(&self, arg: &DrmSetVersion) -> Result<()> {
+        if arg.drm_di_major != -1 {
+            if arg.drm_di_major != DRM_IF_MAJOR || !(0..=DRM_IF_MINOR).contains(&arg.drm_di_minor) {
+                return Err(Error::Invalid("interface version out of range"));
+            }
+            if arg.drm_di_minor >= 1 {
+                let master = self
+                    .auth
+                    .lock()
+                    .master
+                    .clone()
+                    .ok_or(Error::Invalid("file has no master"))?;
+                *master.unique.lock() = VGEM_BUS_ID;
+            }
+        }
+        if arg.drm_dd_major != -1
+            && (arg.drm_dd_major != VGEM_DRIVER.major
+                || !(0..=VGEM_DRIVER.minor).contains(&arg.drm_dd_minor))
+        {
+            return Err(Error::Invalid("driver version out of range"));
+        }
         Ok(())
     }
 

@@ -166,6 +166,20 @@ uapi_structs! {
         pub unique: u64,
     }
 
+    /// Argument of [`DRM_IOCTL_SET_VERSION`] (the current master only).
+    /// A version of -1 is not checked; on return (also on failure) the
+    /// fields hold the interface's version (1.4) and the driver's.
+    pub struct DrmSetVersion = "drm_set_version" {
+        /// In: the DRM interface major version wanted (1), or -1.
+        pub drm_di_major: i32,
+        /// In: its minor version (0..=4); from 1 it sets the master's bus id.
+        pub drm_di_minor: i32,
+        /// In: the driver major version wanted (the driver's), or -1.
+        pub drm_dd_major: i32,
+        /// In: its minor version (0..=the driver's).
+        pub drm_dd_minor: i32,
+    }
+
     /// Argument of [`DRM_IOCTL_GET_MAGIC`] and [`DRM_IOCTL_AUTH_MAGIC`].
     pub struct DrmAuth = "drm_auth" {
         /// GET_MAGIC out: the file's magic (from 1). AUTH_MAGIC in: the magic
@@ -454,6 +468,8 @@ uapi_ioctls! {
     DRM_IOCTL_GET_MAGIC = ior(DRM_IOCTL_BASE, 0x02, DrmAuth);
     /// `DRM_IOWR(0x05, struct drm_client)` = `0xC0286405`.
     DRM_IOCTL_GET_CLIENT = iowr(DRM_IOCTL_BASE, 0x05, DrmClient);
+    /// `DRM_IOWR(0x07, struct drm_set_version)` = `0xC0106407`.
+    DRM_IOCTL_SET_VERSION = iowr(DRM_IOCTL_BASE, 0x07, DrmSetVersion);
     /// `DRM_IOW(0x11, struct drm_auth)` = `0x40046411`.
     DRM_IOCTL_AUTH_MAGIC = iow(DRM_IOCTL_BASE, 0x11, DrmAuth);
     /// `DRM_IOW(0x09, struct drm_gem_close)` = `0x40086409`.

@@ -30,6 +30,7 @@ const SPEC_IOCTLS: &[(&str, u32)] = &[
     ("DRM_IOCTL_GET_UNIQUE", 0xC010_6401),
     ("DRM_IOCTL_GET_MAGIC", 0x8004_6402),
     ("DRM_IOCTL_GET_CLIENT", 0xC028_6405),
+    ("DRM_IOCTL_SET_VERSION", 0xC010_6407),
     ("DRM_IOCTL_AUTH_MAGIC", 0x4004_6411),
     ("DRM_IOCTL_GEM_CLOSE", 0x4008_6409),
     ("DRM_IOCTL_GEM_FLINK", 0xC008_640A),
@@ -76,6 +77,7 @@ const SPEC_SIZES: &[(&str, usize)] = &[
     ("drm_unique", 16),
     ("drm_auth", 4),
     ("drm_client", 40),
+    ("drm_set_version", 16),
     ("drm_gem_close", 8),
     ("drm_gem_flink", 8),
     ("drm_gem_open", 16),
@@ -252,6 +254,7 @@ macro_rules! for_each_struct {
             DrmUnique,
             DrmAuth,
             DrmClient,
+            DrmSetVersion,
             DrmGemFlink,
             DrmGemOpen
         )
