@@ -492,6 +492,36 @@ const UNPRIVILEGED: &Known = &[
         "DROP_MASTER by a file never master needs CAP_SYS_ADMIN",
     ),
     (
+        "libdrm",
+        "prim: drmSetMaster while card is EBUSY",
+        "prim: drmSetMaster while card is EACCES",
+        "SET_MASTER by a file never master needs CAP_SYS_ADMIN",
+    ),
+    (
+        "libdrm",
+        "prim: drmDropMaster, not master EINVAL",
+        "prim: drmDropMaster, not master EACCES",
+        "DROP_MASTER by a file never master needs CAP_SYS_ADMIN",
+    ),
+    (
+        "libdrm",
+        "prim: drmSetMaster ok",
+        "prim: drmSetMaster EACCES",
+        "SET_MASTER by a file never master needs CAP_SYS_ADMIN",
+    ),
+    (
+        "libdrm",
+        "prim: drmIsMaster 1",
+        "prim: drmIsMaster 0",
+        "SET_MASTER by a file never master needs CAP_SYS_ADMIN",
+    ),
+    (
+        "libdrm",
+        "prim: drmDropMaster ok",
+        "prim: drmDropMaster EACCES",
+        "DROP_MASTER by a file never master needs CAP_SYS_ADMIN",
+    ),
+    (
         "procfd",
         "heap: fdinfo O_WRONLY ok",
         "heap: fdinfo O_WRONLY EACCES",
@@ -765,7 +795,7 @@ fn a_known_line_may_also_be_printed_as_is() {
 #[test]
 fn unprivileged_answers_are_accepted_in_place_of_roots() {
     let known: Vec<_> = KNOWN.iter().chain(UNPRIVILEGED).copied().collect();
-    for probe in ["drm-rs", "procfd"] {
+    for probe in ["drm-rs", "procfd", "libdrm"] {
         let want = std::fs::read_to_string(here().join("golden").join(format!("{probe}.txt")))
             .expect("golden file");
         // The first occurrence of each line is the one that differs.
