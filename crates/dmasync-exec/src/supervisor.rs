@@ -16,6 +16,7 @@ use crate::objects::{Object, Registry};
 use crate::paths::{classify, Node, Place};
 use crate::procfs;
 use crate::stat::Identity;
+use crate::sys::filter::FIONREAD;
 use crate::sys::mem;
 use crate::sys::seccomp::{Answer, Listener, Notif};
 use dmasync::fence::sw_sync::Timeline;
@@ -419,6 +420,7 @@ impl Supervisor {
             }
             libc::SYS_epoll_ctl => self.epolls.serve(&self.registry, n.listener, n.notif),
             libc::SYS_mmap => crate::mmap::serve(&self.registry, n.listener, n.notif),
+            libc::SYS_lseek => self.lseek(n, a[0] as i32, a[1] as i64, a[2] as u32),
             libc::SYS_getdents64 => self.getdents64(n, a[0] as i32, a[1], a[2] as usize),
             #[cfg(target_arch = "x86_64")]
             libc::SYS_open => self.open(n, libc::AT_FDCWD, a[0], a[1] as i32),
@@ -507,12 +509,26 @@ impl Supervisor {
 
     fn ioctl(&self, n: &Req<'_>) -> Option<Answer> {
         let cmd = n.args[1] as u32;
-        debug_assert!(crate::sys::filter::IOCTL_TYPES.contains(&ioc_type(cmd)));
+        debug_assert!(cmd == FIONREAD || crate::sys::filter::IOCTL_TYPES.contains(&ioc_type(cmd)));
+        if cmd == FIONREAD && !self.registry.may_have_objects() {
+            return Some(Answer::Continue);
+        }
         let Some(obj) = self.registry.lookup(n.pid, n.args[0]) else {
             return Some(Answer::Continue);
         };
         if !self.valid(n) {
             return None;
+        }
+        if cmd == FIONREAD {
+            return Some(match obj {
+                // A debugfs file is a regular file: the VFS answers
+                // (size - position), as for the memfd standing for it.
+                Object::Timeline(_) => Answer::Continue,
+                // dma_heap_ioctl: a number past its table.
+                Object::Heap => Answer::Error(libc::EINVAL),
+                Object::PathOnly(_) => Answer::Error(libc::EBADF),
+                _ => Answer::Error(libc::ENOTTY),
+            });
         }
         let call = Call {
             notif: n,
@@ -525,6 +541,36 @@ impl Supervisor {
             Err(ioctl::DEFERRED) => None,
             o => Some(outcome_answer(o)),
         }
+    }
+
+    /// `lseek` of one of our fds, as the kernel's file seeks: a dma-buf
+    /// only to 0 (SEEK_SET) or its size (SEEK_END), with offset 0
+    /// (`dma_buf_llseek`); a DRM file stays at 0 (`noop_llseek`); a
+    /// timeline, the devices: ESPIPE (no llseek). A sync file is a pipe:
+    /// ESPIPE already.
+    fn lseek(&self, n: &Req<'_>, fd: i32, offset: i64, whence: u32) -> Option<Answer> {
+        if !self.registry.may_have_objects() {
+            return Some(Answer::Continue);
+        }
+        let Some(obj) = self.registry.lookup(n.pid, fd as u64) else {
+            return Some(Answer::Continue);
+        };
+        if !self.valid(n) {
+            return None;
+        }
+        const SEEK_MAX: u32 = libc::SEEK_HOLE as u32;
+        Some(match obj {
+            Object::PathOnly(_) => Answer::Error(libc::EBADF),
+            _ if whence > SEEK_MAX => Answer::Error(libc::EINVAL),
+            Object::DmaBuf(b) => match (whence as i32, offset) {
+                (libc::SEEK_SET, 0) => Answer::Value(0),
+                (libc::SEEK_END, 0) => Answer::Value(b.buf.size() as i64),
+                _ => Answer::Error(libc::EINVAL),
+            },
+            Object::Drm(_) => Answer::Value(0),
+            Object::Timeline(_) | Object::Heap | Object::Udmabuf => Answer::Error(libc::ESPIPE),
+            Object::SyncFile(_) => Answer::Continue,
+        })
     }
 
     /// The directory a relative path of the caller starts from.

@@ -3,7 +3,10 @@
 //!
 //! What is sent (SECCOMP_RET_USER_NOTIF), on the native architecture only:
 //! * `open`, `openat`, `openat2`: the virtual paths are opened by the supervisor;
-//! * `ioctl` whose request has one of the magic types of [`IOCTL_TYPES`];
+//! * `ioctl` whose request has one of the magic types of [`IOCTL_TYPES`],
+//!   and [`FIONREAD`];
+//! * `lseek`: our dma-bufs, timelines, devices and DRM files seek as the
+//!   kernel's do;
 //! * `stat`, `lstat`, `newfstatat`, `statx` and `fstat`: the virtual paths
 //!   must exist, and the virtual nodes and our fds must say what the
 //!   kernel's say (character devices, anonymous files; src/stat.rs);
@@ -24,6 +27,11 @@
 /// The ioctl magic types served by the supervisor: dma-buf, sync_file,
 /// sw_sync, udmabuf, dma-heap and DRM.
 pub const IOCTL_TYPES: [u8; 6] = [b'b', b'>', b'W', b'u', b'H', b'd'];
+
+/// `FIONREAD`, the one ioctl of another type that is sent: the VFS answers
+/// it for a regular file (our memfds), where our files' kernels answer
+/// ENOTTY or EINVAL.
+pub const FIONREAD: u32 = libc::FIONREAD as u32;
 
 /// One instruction of a classic-BPF program (`struct sock_filter`).
 pub type Insn = libc::sock_filter;
@@ -149,6 +157,9 @@ fn always_notified() -> Vec<u32> {
         libc::SYS_listxattr as u32,
         libc::SYS_llistxattr as u32,
         libc::SYS_readlinkat as u32,
+        // A dma-buf seeks only to 0 or its end; the timelines and devices
+        // not at all (their stand-ins are memfds or pipes).
+        libc::SYS_lseek as u32,
         libc::SYS_newfstatat as u32,
         libc::SYS_statx as u32,
         libc::SYS_fstat as u32,
@@ -196,6 +207,7 @@ pub fn program() -> Vec<Insn> {
 
     ops.push(Op::Label("ioctl"));
     ops.push(ld(off_arg_lo(1)));
+    ops.push(jeq(FIONREAD, Notify, Next));
     ops.push(Op::Stmt(BPF_ALU | BPF_RSH | BPF_K, 8));
     ops.push(Op::Stmt(BPF_ALU | BPF_AND | BPF_K, 0xff));
     for t in IOCTL_TYPES {
@@ -277,10 +289,12 @@ mod tests {
             !notify(call(libc::SYS_ioctl, [3, 0x5401, 0, 0, 0, 0])),
             "TCGETS stays native"
         );
+        assert!(notify(call(libc::SYS_ioctl, [3, 0x541B, 0, 0, 0, 0])));
         assert!(
-            !notify(call(libc::SYS_ioctl, [3, 0x541B, 0, 0, 0, 0])),
-            "FIONREAD stays native"
+            !notify(call(libc::SYS_ioctl, [3, 0x5401, 0, 0, 0, 0])),
+            "TCGETS stays native"
         );
+        assert!(notify(call(libc::SYS_lseek, [3, 0, 0, 0, 0, 0])));
         assert!(!notify(call(libc::SYS_read, [0; 6])));
         assert!(!notify(call(libc::SYS_getppid, [0; 6])));
         assert!(notify(call(libc::SYS_newfstatat, [0, 0, 0, 0, 0, 0])));

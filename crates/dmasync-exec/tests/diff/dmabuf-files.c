@@ -178,6 +178,16 @@ int main(void)
 			    r ? "-" : S_ISCHR(st.st_mode) ? "char" : S_ISDIR(st.st_mode) ? "dir" : "other");
 		}
 		out("heap device: lseek %s", rc(lseek(heap_fd, 0, SEEK_SET)));
+		out("udmabuf device: lseek %s", rc(lseek(udmabuf_fd, 0, SEEK_SET)));
+		out("card0: lseek 0 SEEK_END %s", rc(lseek(card, 0, SEEK_END)));
+		out("card0: lseek 7 SEEK_SET %s", rc(lseek(card, 7, SEEK_SET)));
+		out("card0: lseek 0 SEEK_CUR %s", rc(lseek(card, 0, SEEK_CUR)));
+		{
+			int n = -1;
+			out("heap device: FIONREAD %s", rc(ioctl(heap_fd, FIONREAD, &n)));
+			out("udmabuf device: FIONREAD %s", rc(ioctl(udmabuf_fd, FIONREAD, &n)));
+			out("card0: FIONREAD %s", rc(ioctl(card, FIONREAD, &n)));
+		}
 		out("heap device: poll IN|OUT %s", poll_now(heap_fd, POLLIN | POLLOUT, 0));
 		out("udmabuf device: poll IN|OUT %s", poll_now(udmabuf_fd, POLLIN | POLLOUT, 0));
 		out("card0: poll IN|OUT %s", poll_now(card, POLLIN | POLLOUT, 0));

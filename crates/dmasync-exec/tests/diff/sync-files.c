@@ -79,6 +79,10 @@ static void sync_file_fd(void)
 	out("sync file: fstat %s", mode_of(f));
 	out("sync file: lseek 0 SEEK_SET %s", rc(lseek(f, 0, SEEK_SET)));
 	out("sync file: lseek 0 SEEK_END %s", rc(lseek(f, 0, SEEK_END)));
+	{
+		int n = -1;
+		out("sync file: FIONREAD %s", rc(ioctl(f, FIONREAD, &n)));
+	}
 	out("sync file: read %s", read_guarded(f));
 	out("sync file: write %s", rc(write(f, "x", 1)));
 	out("sync file: mmap shared %s", mmap_of(f, PROT_READ, MAP_SHARED));
@@ -151,6 +155,11 @@ static void timeline_fd(void)
 	}
 	out("timeline: lseek 0 SEEK_SET %s", rc(lseek(tl, 0, SEEK_SET)));
 	out("timeline: lseek 0 SEEK_END %s", rc(lseek(tl, 0, SEEK_END)));
+	out("timeline: lseek 5 SEEK_CUR %s", rc(lseek(tl, 5, SEEK_CUR)));
+	{
+		int n = -1;
+		out("timeline: FIONREAD %s", rc(ioctl(tl, FIONREAD, &n)));
+	}
 	out("timeline: read %s", read_guarded(tl));
 	out("timeline: write %s", rc(write(tl, "x", 1)));
 	out("timeline: mmap shared %s", mmap_of(tl, PROT_READ, MAP_SHARED));
