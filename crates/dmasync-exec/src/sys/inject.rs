@@ -11,7 +11,8 @@
 //! `syscall` instruction it came from with other registers and runs it to
 //! the call's exit; [`Stopped::finish`] puts its registers back with the
 //! result the program must see and detaches. Signals that arrive meanwhile
-//! are held and delivered at the detach.
+//! are held and delivered at the detach (the first one as the detach's
+//! signal, any other one sent again to the thread).
 //!
 //! An injected call goes through the program's seccomp filter like any
 //! other: whoever serves the notifications must keep serving while an
@@ -32,8 +33,8 @@ pub struct Stopped {
     tid: i32,
     #[cfg(target_arch = "x86_64")]
     saved: libc::user_regs_struct,
-    /// A signal that arrived during the injections, delivered at detach.
-    held: i32,
+    /// Signals that arrived during the injections, delivered at detach.
+    held: Vec<i32>,
 }
 
 fn check(r: libc::c_long) -> io::Result<libc::c_long> {
@@ -97,7 +98,7 @@ impl Seized {
     pub fn stopped(self) -> io::Result<Stopped> {
         let tid = self.tid;
         std::mem::forget(self);
-        let mut held = 0;
+        let mut held = Vec::new();
         loop {
             let status = wait(tid)?;
             if libc::WIFEXITED(status) || libc::WIFSIGNALED(status) {
@@ -111,7 +112,7 @@ impl Seized {
                 break;
             }
             // A signal-delivery stop: hold the signal, go on to the stop.
-            held = libc::WSTOPSIG(status);
+            held.push(libc::WSTOPSIG(status));
             ptrace(libc::PTRACE_CONT, tid, 0, 0)?;
         }
         Stopped::new(tid, held)
@@ -127,7 +128,7 @@ impl Drop for Seized {
 
 #[cfg(target_arch = "x86_64")]
 impl Stopped {
-    fn new(tid: i32, held: i32) -> io::Result<Stopped> {
+    fn new(tid: i32, held: Vec<i32>) -> io::Result<Stopped> {
         let saved = getregs(tid)?;
         // The two bytes before the resume address must be `syscall`
         // (0f 05): the injections re-run that instruction.
@@ -168,7 +169,7 @@ impl Stopped {
             if libc::WIFSTOPPED(status) && libc::WSTOPSIG(status) == libc::SIGTRAP | 0x80 {
                 exits += 1;
             } else if libc::WIFSTOPPED(status) && status >> 16 == 0 {
-                self.held = libc::WSTOPSIG(status);
+                self.held.push(libc::WSTOPSIG(status));
             }
         }
         Ok(getregs(self.tid)?.rax as i64)
@@ -184,14 +185,14 @@ impl Stopped {
     }
 
     fn detach(self) {
-        let _ = ptrace(libc::PTRACE_DETACH, self.tid, 0, self.held as usize);
+        detach(self.tid, &self.held);
     }
 }
 
 #[cfg(not(target_arch = "x86_64"))]
 impl Stopped {
-    fn new(tid: i32, held: i32) -> io::Result<Stopped> {
-        let _ = ptrace(libc::PTRACE_DETACH, tid, 0, held as usize);
+    fn new(tid: i32, held: Vec<i32>) -> io::Result<Stopped> {
+        detach(tid, &held);
         Err(io::Error::from_raw_os_error(libc::ENOSYS))
     }
 
@@ -202,8 +203,36 @@ impl Stopped {
 
     /// Detaches.
     pub fn finish(self, _result: i64) {
-        let _ = ptrace(libc::PTRACE_DETACH, self.tid, 0, self.held as usize);
+        detach(self.tid, &self.held);
     }
+}
+
+/// Detaches from `tid`, delivering the signals held: the first with the
+/// detach, the others sent to the thread again.
+fn detach(tid: i32, held: &[i32]) {
+    let first = held.first().copied().unwrap_or(0);
+    let _ = ptrace(libc::PTRACE_DETACH, tid, 0, first as usize);
+    if held.len() > 1 {
+        let tgid = tgid_of(tid);
+        for &sig in &held[1..] {
+            // SAFETY: tgkill takes integers only.
+            unsafe {
+                libc::syscall(libc::SYS_tgkill, tgid, tid, sig);
+            }
+        }
+    }
+}
+
+/// The thread group of thread `tid` (its `/proc/<tid>/status` `Tgid`).
+fn tgid_of(tid: i32) -> i32 {
+    std::fs::read_to_string(format!("/proc/{tid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("Tgid:"))
+                .and_then(|v| v.trim().parse().ok())
+        })
+        .unwrap_or(tid)
 }
 
 #[cfg(target_arch = "x86_64")]
