@@ -157,9 +157,10 @@ const O_LARGEFILE: u32 = 0o100_000;
 
 /// The text of `/proc/<pid>/fdinfo/N` for our `obj`, from the real
 /// fdinfo `real` of the file standing for it (its generic lines: `pos`,
-/// `flags`, `mnt_id`, `ino`). `refs` counts the references the process
-/// holds (see [`process_refs`]).
-pub(crate) fn fdinfo_text(obj: &Object, real: &str, refs: usize) -> String {
+/// `flags`, `mnt_id`, `ino`; `ino` replaced by the given inode number when
+/// the kernel's files of that kind share one). `refs` counts the references
+/// the process holds (see [`process_refs`]).
+pub(crate) fn fdinfo_text(obj: &Object, real: &str, refs: usize, ino: Option<u64>) -> String {
     let mut out = String::new();
     for line in real.lines() {
         let Some((k, v)) = line.split_once(':') else {
@@ -189,7 +190,10 @@ pub(crate) fn fdinfo_text(obj: &Object, real: &str, refs: usize) -> String {
                 }
                 format!("0{f:o}")
             }
-            ("pos" | "mnt_id" | "ino", _) => v.to_owned(),
+            // The inode the kernel's file shares with the others of its
+            // kind, as fstat reports it.
+            ("ino", _) => ino.map_or_else(|| v.to_owned(), |i| i.to_string()),
+            ("pos" | "mnt_id", _) => v.to_owned(),
             // Lines of the standing-in file's own show_fdinfo (none for
             // memfds and pipes today).
             _ => continue,

@@ -8,8 +8,9 @@
 //! DRM fd for a DRM node only when `fstat` says character device 226:N,
 //! and a dma-buf's size is its `st_size`. So the supervisor answers these
 //! calls itself: it asks the kernel about its own copy of the file (inode,
-//! device, owner, times and size stay the file's) and sets what differs,
-//! as an [`Identity`].
+//! device, owner, times and size stay the file's), or about the file whose
+//! inode the kernel's files of that kind share (the supervisor's
+//! `Templates::shared_inode`), and sets what differs, as an [`Identity`].
 //!
 //! The device numbers are the ones Linux 6.12 gives: DRM's fixed major 226
 //! (minor 0 for the primary node, 128 for the render node), and the

@@ -34,7 +34,11 @@ pub(crate) struct Templates {
     /// descriptions of these very files.
     heap: OwnedFd,
     udmabuf: OwnedFd,
-    dri_node: OwnedFd,
+    card0: OwnedFd,
+    render: OwnedFd,
+    /// An eventfd: an anonymous-inode file, as sync files are; they all
+    /// share that one inode, which fstat of a sync file reports.
+    anon: OwnedFd,
     /// One file per virtual file node, registered as its `O_PATH` open
     /// ([`Object::PathOnly`]): ADDFD cannot install `O_PATH` files, so an
     /// `O_PATH` open gets a read-only description of this one.
@@ -96,7 +100,9 @@ impl Templates {
             info: template("info", 0o444)?,
             heap: template("system", 0o666)?,
             udmabuf: template("udmabuf", 0o666)?,
-            dri_node: template("dri", 0o666)?,
+            card0: template("card0", 0o666)?,
+            render: template("renderD128", 0o666)?,
+            anon: rustix::event::eventfd(0, rustix::event::EventfdFlags::CLOEXEC)?,
             path_only: [
                 Node::SwSync,
                 Node::Info,
@@ -113,13 +119,28 @@ impl Templates {
         })
     }
 
+    /// The file whose inode the kernel's file for `obj` has, where all of
+    /// them share one (sync files: the anonymous inode; timelines: the
+    /// debugfs file; DRM files: their node); `None` for the others (each
+    /// dma-buf has its own, as its stand-in does).
+    pub(crate) fn shared_inode(&self, obj: &Object) -> Option<BorrowedFd<'_>> {
+        match obj {
+            Object::SyncFile(_) => Some(self.anon.as_fd()),
+            Object::Timeline(_) => Some(self.sw_sync.as_fd()),
+            Object::Drm(f) if f.file.is_render() => Some(self.render.as_fd()),
+            Object::Drm(_) => Some(self.card0.as_fd()),
+            _ => None,
+        }
+    }
+
     fn of(&self, node: Node) -> Option<BorrowedFd<'_>> {
         match node {
             Node::SwSync => Some(self.sw_sync.as_fd()),
             Node::Info => Some(self.info.as_fd()),
             Node::HeapSystem => Some(self.heap.as_fd()),
             Node::Udmabuf => Some(self.udmabuf.as_fd()),
-            Node::Card0 | Node::RenderD128 => Some(self.dri_node.as_fd()),
+            Node::Card0 => Some(self.card0.as_fd()),
+            Node::RenderD128 => Some(self.render.as_fd()),
             Node::Missing | Node::NotDir | Node::Outside => None,
             n @ Node::Sys(_) if !n.is_dir() => Some(self.sys_file.as_fd()),
             dir => self.dirs.iter().find(|d| d.0 == dir).map(|d| d.1.as_fd()),
@@ -753,14 +774,14 @@ impl Supervisor {
         })
     }
 
-    /// An open of `/proc/<pid>/fdinfo/N` for a dma-buf, sync file or DRM
-    /// file of ours, read-only: a file with the kernel's text. `None` when the
+    /// An open of `/proc/<pid>/fdinfo/N` for a dma-buf, sync file, DRM
+    /// file or timeline of ours, read-only: a file with the kernel's text. `None` when the
     /// call is not for us (other objects' fdinfo is the kernel's already).
     fn fdinfo(&self, n: &Req<'_>, dirfd: i32, path: &[u8], flags: OFlags) -> Option<Answer> {
         let (target, obj) = self.proc_fd(n, dirfd, path, procfs::Entry::FdInfo)?;
         if !matches!(
             obj,
-            Object::DmaBuf(_) | Object::SyncFile(_) | Object::Drm(_)
+            Object::DmaBuf(_) | Object::SyncFile(_) | Object::Drm(_) | Object::Timeline(_)
         ) || flags & OFlags::ACCMODE != OFlags::RDONLY
             || flags.intersects(OFlags::PATH | OFlags::DIRECTORY | OFlags::CREATE | OFlags::TRUNC)
         {
@@ -771,7 +792,12 @@ impl Supervisor {
             Object::DmaBuf(_) => procfs::process_refs(&target.dir, target.key()?),
             _ => 0,
         };
-        let text = procfs::fdinfo_text(&obj, &real, refs);
+        let ino = self
+            .templates
+            .shared_inode(&obj)
+            .and_then(|f| rustix::fs::fstat(f).ok())
+            .map(|st| st.st_ino);
+        let text = procfs::fdinfo_text(&obj, &real, refs, ino);
         Some(match procfs::text_file(&text) {
             Ok(fd) => Answer::Fd {
                 fd,
@@ -1022,7 +1048,9 @@ impl Supervisor {
             return None;
         }
         let id = Identity::of_object(&obj);
-        Some(stat_answer(n, file.as_fd(), id, buf, flags, statx_mask))
+        let shared = self.templates.shared_inode(&obj);
+        let of = shared.unwrap_or(file.as_fd());
+        Some(stat_answer(n, of, id, buf, flags, statx_mask))
     }
 
     fn access(&self, n: &Req<'_>, dirfd: i32, path: u64, mode: i32, flags: i32) -> Option<Answer> {

@@ -41,12 +41,6 @@ const KNOWN: &[(&str, &str, &str, &str)] = &[
     ),
     (
         "sync-files",
-        "sync file: two sync files share an inode yes",
-        "sync file: two sync files share an inode no",
-        "the kernel's sync files share the anon inode; dmasync identifies objects by inode",
-    ),
-    (
-        "sync-files",
         "sync file: signalled: read EINVAL",
         "sync file: signalled: read ok",
         "read() returns the signal byte",
@@ -56,12 +50,6 @@ const KNOWN: &[(&str, &str, &str, &str)] = &[
         "sync file: signalled: poll IN after read IN",
         "sync file: signalled: poll IN after read none",
         "read() consumed the signal byte",
-    ),
-    (
-        "sync-files",
-        "timeline: two timelines share an inode yes",
-        "timeline: two timelines share an inode no",
-        "each timeline is its own memfd",
     ),
     (
         "sync-files",
