@@ -259,7 +259,8 @@ fn maps_line_is(line: &str, key: Key) -> bool {
 }
 
 /// A sealed, read-only memfd holding `text`, positioned at 0: the file a
-/// program reads as fdinfo.
+/// program reads as a generated text (fdinfo, a sysfs attribute,
+/// `sync/info`).
 pub(crate) fn text_file(text: &str) -> io::Result<OwnedFd> {
     use rustix::fs::{MemfdFlags, Mode, SealFlags};
     let fd = rustix::fs::memfd_create("fdinfo", MemfdFlags::CLOEXEC | MemfdFlags::ALLOW_SEALING)?;

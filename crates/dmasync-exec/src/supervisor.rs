@@ -723,44 +723,34 @@ impl Supervisor {
         let Ok(path) = read_path(n, path) else {
             return Some(Answer::Continue);
         };
-        if let Some((_, obj)) = self.proc_fd(n, dirfd, &path, procfs::Entry::Fd) {
-            if !self.valid(n) {
-                return None;
-            }
-            // The kernel's bufsiz is an int, checked before anything.
-            let Ok(size) = usize::try_from(bufsiz as i32) else {
-                return Some(Answer::Error(libc::EINVAL));
+        let target = if let Some((_, obj)) = self.proc_fd(n, dirfd, &path, procfs::Entry::Fd) {
+            procfs::link_target(&obj)
+        } else {
+            let Some(place) = self.node_at(n, dirfd, &path, false) else {
+                return Some(Answer::Continue);
             };
-            if size == 0 {
-                return Some(Answer::Error(libc::EINVAL));
-            }
-            let target = procfs::link_target(&obj);
-            let len = target.len().min(size);
-            return Some(match mem::write(n.pid, buf, &target[..len]) {
-                Ok(()) => Answer::Value(len as i64),
-                Err(_) => Answer::Error(libc::EFAULT),
-            });
-        }
-        let Some(place) = self.node_at(n, dirfd, &path, false) else {
-            return Some(Answer::Continue);
-        };
-        let target = match place.node {
-            Node::Sys(i) => match crate::sysfs::TREE[i as usize].kind {
-                crate::sysfs::Kind::Link(t) if !place.slash => Some(t.as_bytes().to_vec()),
+            let target = match place.node {
+                Node::Sys(i) => match crate::sysfs::TREE[i as usize].kind {
+                    crate::sysfs::Kind::Link(t) if !place.slash => Some(t.as_bytes().to_vec()),
+                    _ => None,
+                },
+                Node::Outside => match rustix::fs::readlink(place.abs.as_slice(), Vec::new()) {
+                    Ok(t) => Some(t.into_bytes()),
+                    Err(e) => return self.valid(n).then_some(Answer::Error(e.raw_os_error())),
+                },
                 _ => None,
-            },
-            Node::Outside => match rustix::fs::readlink(place.abs.as_slice(), Vec::new()) {
-                Ok(t) => Some(t.into_bytes()),
-                Err(e) => return self.valid(n).then_some(Answer::Error(e.raw_os_error())),
-            },
-            _ => None,
-        };
-        let Some(target) = target else {
-            return self.path_answer_at(n, dirfd, &path, false, Answer::Error(libc::EINVAL));
+            };
+            match target {
+                Some(t) => t,
+                None => {
+                    return self.path_answer_at(n, dirfd, &path, false, Answer::Error(libc::EINVAL))
+                }
+            }
         };
         if !self.valid(n) {
             return None;
         }
+        // The kernel's bufsiz is an int.
         let Ok(size) = usize::try_from(bufsiz as i32) else {
             return Some(Answer::Error(libc::EINVAL));
         };
@@ -964,24 +954,12 @@ impl Supervisor {
     /// timeline in order of creation with its pending points, then the
     /// (always empty) list of fences. A sealed memfd, read from offset 0.
     fn info_file(&self) -> io::Result<OwnedFd> {
-        use rustix::fs::{MemfdFlags, Mode, SealFlags};
         let mut text = String::from("objs:\n--------------\n");
         for t in self.registry.timelines() {
             text.push_str(&t.timeline.describe());
         }
         text.push_str("fences:\n--------------\n");
-        let fd = rustix::fs::memfd_create("info", MemfdFlags::CLOEXEC | MemfdFlags::ALLOW_SEALING)?;
-        rustix::fs::fchmod(&fd, Mode::from_raw_mode(0o444))?;
-        let mut written = 0;
-        while written < text.len() {
-            written += rustix::io::write(&fd, &text.as_bytes()[written..])?;
-        }
-        rustix::fs::seek(&fd, rustix::fs::SeekFrom::Start(0))?;
-        rustix::fs::fcntl_add_seals(
-            &fd,
-            SealFlags::WRITE | SealFlags::GROW | SealFlags::SHRINK | SealFlags::SEAL,
-        )?;
-        Ok(fd)
+        procfs::text_file(&text)
     }
 
     /// `stat` and its kin of a path (`dirfd`, `path`), or of the fd
