@@ -132,7 +132,11 @@ impl Stopped {
         let saved = getregs(tid)?;
         // The two bytes before the resume address must be `syscall`
         // (0f 05): the injections re-run that instruction.
-        let word = peek(tid, saved.rip as usize - 2)?;
+        let at = (saved.rip as usize).checked_sub(2);
+        let word = match at {
+            Some(at) => peek(tid, at)?,
+            None => 0,
+        };
         if word & 0xffff != 0x050f {
             let s = Stopped { tid, saved, held };
             s.detach();
@@ -148,6 +152,7 @@ impl Stopped {
     /// The thread died or could not be controlled.
     pub fn syscall(&mut self, nr: i64, args: [u64; 6]) -> io::Result<i64> {
         let mut r = self.saved;
+        // Checked in `new`: the two bytes before are `syscall`.
         r.rip -= 2;
         r.rax = nr as u64;
         r.orig_rax = u64::MAX;
