@@ -2,18 +2,21 @@
 //! devices.
 //!
 //! [`exec`] starts a program under a seccomp filter that sends the system
-//! calls touching the virtual devices (opening their paths, stat/access on
-//! them, and ioctls of the dma-buf, sync_file, sw_sync, udmabuf, dma-heap
-//! and DRM families) to this process, which serves them with the `dmasync`
-//! model. Every virtual fd is a real kernel object (a pipe, a memfd), so
-//! the kernel itself does dup, fork, close-on-exec, SCM_RIGHTS, poll and
-//! close; see DESIGN.md beside this crate for the reasons.
+//! calls that can touch the virtual devices (opening and stat'ing paths,
+//! fstat, lseek, file mmaps, poll and epoll_ctl, readlink, getdents, and
+//! ioctls of the dma-buf, sync_file, sw_sync, udmabuf, dma-heap and DRM
+//! families) to this process, which serves the ones about its objects with
+//! the `dmasync` model and lets the kernel run the others. Every virtual fd
+//! is a real kernel object (a pipe, a memfd), so the kernel itself does
+//! dup, fork, close-on-exec, SCM_RIGHTS and close; see DESIGN.md beside
+//! this crate for the reasons and for every remaining difference.
 //!
-//! Served so far: the sw_sync device (`/sys/kernel/debug/sync/sw_sync`),
+//! Served: the sw_sync device (`/sys/kernel/debug/sync/sw_sync`),
 //! `/sys/kernel/debug/sync/info`, sync files, dma-bufs, the system heap
-//! (`/dev/dma_heap/system`), `/dev/udmabuf` and the vgem device
-//! (`/dev/dri/card0`, `/dev/dri/renderD128`). Programs started
-//! separately can share one supervisor through a named session.
+//! (`/dev/dma_heap/system`), `/dev/udmabuf`, the vgem device
+//! (`/dev/dri/card0`, `/dev/dri/renderD128`) with its sysfs view, and what
+//! `/proc` says of these fds. Programs started separately can share one
+//! supervisor through a named session.
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
