@@ -11,9 +11,10 @@
 //!   file.
 //!
 //! * A dma-buf is a memfd: the model's own backing memfd when the buffer's
-//!   memory is one whole memfd (system heap, vgem objects), so that mmap,
-//!   lseek and fstat's size are native and every mapping shares the model's pages;
-//!   a private copy otherwise (udmabuf). Each fd handed out is a new open
+//!   memory is one whole memfd (system heap, vgem objects), so that mmap
+//!   and fstat's size are native and every mapping shares the model's
+//!   pages; otherwise (udmabuf) a copy made at creation, which only read()
+//!   sees: its mappings are of the memfd ranges themselves (src/mmap.rs). Each fd handed out is a new open
 //!   description (a reopen through /proc/self/fd); inotify IN_CLOSE_* on the
 //!   inode counts their releases and the model's buffer is dropped when the
 //!   last one goes.
