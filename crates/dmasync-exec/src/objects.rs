@@ -250,7 +250,7 @@ fn backing_memfd(buf: &DmaBuf) -> io::Result<Arc<OwnedFd>> {
             return Ok(seg.fd().clone());
         }
     }
-    let fd = rustix::fs::memfd_create("dmabuf", MemfdFlags::CLOEXEC)?;
+    let fd = rustix::fs::memfd_create("dmabuf", MemfdFlags::CLOEXEC | MemfdFlags::ALLOW_SEALING)?;
     rustix::fs::ftruncate(&fd, buf.size())?;
     if let Some(mem) = buf.memory() {
         let mut chunk = vec![0u8; 1 << 16];
@@ -264,6 +264,11 @@ fn backing_memfd(buf: &DmaBuf) -> io::Result<Arc<OwnedFd>> {
             at += n as u64;
         }
     }
+    // Its size is the buffer's, as the model's own memfds.
+    rustix::fs::fcntl_add_seals(
+        &fd,
+        rustix::fs::SealFlags::SHRINK | rustix::fs::SealFlags::GROW | rustix::fs::SealFlags::SEAL,
+    )?;
     Ok(Arc::new(fd))
 }
 

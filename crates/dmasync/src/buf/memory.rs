@@ -102,7 +102,9 @@ impl Memory {
     }
 
     /// A fresh memfd of `size` bytes, zero-filled, sealed against shrinking
-    /// (`F_SEAL_SHRINK`) like the kernel's pages that cannot go away.
+    /// and growing like the kernel's pages that cannot go away, and against
+    /// further seals (a holder of the fd cannot make it read-only for the
+    /// others).
     ///
     /// # Errors
     /// [`Error::NoMemory`] (`-ENOMEM`) when the memfd cannot be created
@@ -111,7 +113,8 @@ impl Memory {
         let fd = rustix::fs::memfd_create(name, MemfdFlags::CLOEXEC | MemfdFlags::ALLOW_SEALING)
             .map_err(io_err)?;
         rustix::fs::ftruncate(&fd, size).map_err(io_err)?;
-        rustix::fs::fcntl_add_seals(&fd, SealFlags::SHRINK | SealFlags::GROW).map_err(io_err)?;
+        rustix::fs::fcntl_add_seals(&fd, SealFlags::SHRINK | SealFlags::GROW | SealFlags::SEAL)
+            .map_err(io_err)?;
         Ok(Memory::from_segments(vec![Segment::new(
             Arc::new(fd),
             0,
