@@ -442,6 +442,7 @@ impl Supervisor {
             libc::SYS_epoll_ctl => self.epolls.serve(&self.registry, n.listener, n.notif),
             libc::SYS_mmap => crate::mmap::serve(&self.registry, n.listener, n.notif),
             libc::SYS_lseek => self.lseek(n, a[0] as i32, a[1] as i64, a[2] as u32),
+            libc::SYS_fallocate => self.fallocate(n, a[0] as i32, [a[1], a[2], a[3]]),
             libc::SYS_getdents64 => self.getdents64(n, a[0] as i32, a[1], a[2] as usize),
             #[cfg(target_arch = "x86_64")]
             libc::SYS_open => self.open(n, libc::AT_FDCWD, a[0], a[1] as i32),
@@ -591,6 +592,48 @@ impl Supervisor {
             Object::Drm(_) => Answer::Value(0),
             Object::Timeline(_) | Object::Heap | Object::Udmabuf => Answer::Error(libc::ESPIPE),
             Object::SyncFile(_) => Answer::Continue,
+        })
+    }
+
+    /// `fallocate` of one of our fds (`args`: mode, offset, length): the
+    /// kernel's files have none (a dma-buf, a DRM file or a device is no
+    /// regular file: ENODEV; a timeline's debugfs file: EOPNOTSUPP), where
+    /// the stand-in memfds would allocate or punch holes. The checks that
+    /// come first in the kernel (arguments, mode, access) are the kernel's
+    /// own: the call is made on a pipe end of the same access mode, which
+    /// passes them and then fails with ESPIPE.
+    fn fallocate(&self, n: &Req<'_>, fd: i32, args: [u64; 3]) -> Option<Answer> {
+        if !self.registry.may_have_objects() {
+            return Some(Answer::Continue);
+        }
+        let Some(obj) = self.registry.lookup(n.pid, fd as u64) else {
+            return Some(Answer::Continue);
+        };
+        let refused = match obj {
+            // A pipe: ESPIPE already.
+            Object::SyncFile(_) => return Some(Answer::Continue),
+            Object::PathOnly(_) => return Some(Answer::Error(libc::EBADF)),
+            Object::Timeline(_) => libc::EOPNOTSUPP,
+            _ => libc::ENODEV,
+        };
+        let file = match self.registry.get_fd(n.pid, fd) {
+            Ok(f) => f,
+            Err(e) => return Some(Answer::Error(e)),
+        };
+        if !self.valid(n) {
+            return None;
+        }
+        // A DRM file's stand-in is read-only whatever the open's mode.
+        let writable = match &obj {
+            Object::Drm(f) => f.access_mode() != OFlags::RDONLY.bits(),
+            _ => rustix::fs::fcntl_getfl(&file)
+                .map(|fl| (fl & OFlags::ACCMODE) != OFlags::RDONLY)
+                .unwrap_or(false),
+        };
+        Some(match crate::sys::files::fallocate_checks(writable, args) {
+            Err(libc::ESPIPE) => Answer::Error(refused),
+            Err(e) => Answer::Error(e),
+            Ok(()) => Answer::Error(refused),
         })
     }
 

@@ -61,3 +61,34 @@ pub fn ignore_sigpipe() {
         libc::signal(libc::SIGPIPE, libc::SIG_IGN);
     }
 }
+
+/// The kernel's own checks of `fallocate(fd, mode, offset, len)` that come
+/// before the file's type is looked at (`args`: mode, offset, length; the
+/// access mode: `writable`): made on a pipe end, which passes them and
+/// then fails with ESPIPE. So ESPIPE means they passed.
+pub fn fallocate_checks(writable: bool, args: [u64; 3]) -> Result<(), i32> {
+    let (r, w) =
+        rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC).map_err(|e| e.raw_os_error())?;
+    let end = if writable {
+        w.as_raw_fd()
+    } else {
+        r.as_raw_fd()
+    };
+    // SAFETY: fallocate on a pipe end we own touches no memory of ours.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_fallocate,
+            end,
+            args[0] as libc::c_int,
+            args[1] as libc::off_t,
+            args[2] as libc::off_t,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error()
+            .raw_os_error()
+            .unwrap_or(libc::EINVAL))
+    }
+}

@@ -6,7 +6,7 @@
 //! * `ioctl` whose request has one of the magic types of [`IOCTL_TYPES`],
 //!   and [`FIONREAD`];
 //! * `lseek`: our dma-bufs, timelines, devices and DRM files seek as the
-//!   kernel's do;
+//!   kernel's do; `fallocate`: they refuse it as the kernel's do;
 //! * `stat`, `lstat`, `newfstatat`, `statx` and `fstat`: the virtual paths
 //!   must exist, and the virtual nodes and our fds must say what the
 //!   kernel's say (character devices, anonymous files; src/stat.rs);
@@ -160,6 +160,8 @@ fn always_notified() -> Vec<u32> {
         // A dma-buf seeks only to 0 or its end; the timelines and devices
         // not at all (their stand-ins are memfds or pipes).
         libc::SYS_lseek as u32,
+        // The kernel's files have no fallocate; their stand-ins do.
+        libc::SYS_fallocate as u32,
         libc::SYS_newfstatat as u32,
         libc::SYS_statx as u32,
         libc::SYS_fstat as u32,
@@ -295,6 +297,7 @@ mod tests {
             "TCGETS stays native"
         );
         assert!(notify(call(libc::SYS_lseek, [3, 0, 0, 0, 0, 0])));
+        assert!(notify(call(libc::SYS_fallocate, [3, 0, 0, 4096, 0, 0])));
         assert!(!notify(call(libc::SYS_read, [0; 6])));
         assert!(!notify(call(libc::SYS_getppid, [0; 6])));
         assert!(notify(call(libc::SYS_newfstatat, [0, 0, 0, 0, 0, 0])));

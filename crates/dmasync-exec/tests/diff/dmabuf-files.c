@@ -3,6 +3,7 @@
  * does not know. The dma-buf part of "File-level behaviour" in
  * kernel-behaviour.md. Golden: golden/dmabuf-files.txt. */
 #include "resv.h"
+#include <linux/falloc.h>
 
 static int heap_fd, udmabuf_fd, card;
 
@@ -79,6 +80,9 @@ static void files(const char *k, int (*make)(void))
 	out("%s: lseek 1 SEEK_SET %s", k, lseek_of(a, 1, SEEK_SET));
 	out("%s: lseek -1 SEEK_END %s", k, lseek_of(a, -1, SEEK_END));
 	out("%s: lseek 0 SEEK_DATA %s", k, lseek_of(a, 0, SEEK_DATA));
+	out("%s: fallocate punch %s", k, rc(fallocate(a, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, PAGE)));
+	out("%s: fallocate length 0 %s", k, rc(fallocate(a, 0, 0, 0)));
+	out("%s: fallocate mode 0x100 %s", k, rc(fallocate(a, 0x100, 0, PAGE)));
 	fstat(a, &sa);
 	fstat(b, &sb);
 	out("%s: fstat mode=%o size=%lld", k, sa.st_mode, (long long)sa.st_size);
@@ -179,6 +183,9 @@ int main(void)
 		}
 		out("heap device: lseek %s", rc(lseek(heap_fd, 0, SEEK_SET)));
 		out("udmabuf device: lseek %s", rc(lseek(udmabuf_fd, 0, SEEK_SET)));
+		out("heap device: fallocate %s", rc(fallocate(heap_fd, 0, 0, PAGE)));
+		out("udmabuf device: fallocate %s", rc(fallocate(udmabuf_fd, 0, 0, PAGE)));
+		out("card0: fallocate %s", rc(fallocate(card, 0, 0, PAGE)));
 		out("card0: lseek 0 SEEK_END %s", rc(lseek(card, 0, SEEK_END)));
 		out("card0: lseek 7 SEEK_SET %s", rc(lseek(card, 7, SEEK_SET)));
 		out("card0: lseek 0 SEEK_CUR %s", rc(lseek(card, 0, SEEK_CUR)));

@@ -156,6 +156,8 @@ static void timeline_fd(void)
 	out("timeline: lseek 0 SEEK_SET %s", rc(lseek(tl, 0, SEEK_SET)));
 	out("timeline: lseek 0 SEEK_END %s", rc(lseek(tl, 0, SEEK_END)));
 	out("timeline: lseek 5 SEEK_CUR %s", rc(lseek(tl, 5, SEEK_CUR)));
+	out("timeline: fallocate %s", rc(fallocate(tl, 0, 0, 4096)));
+	out("sync file: fallocate %s", rc(fallocate(tl2 >= 0 ? create_fence(tl2, 9) : -1, 0, 0, 4096)));
 	{
 		int n = -1;
 		out("timeline: FIONREAD %s", rc(ioctl(tl, FIONREAD, &n)));
