@@ -24,8 +24,9 @@
 //! which send the proxy's id to a driver thread (callbacks must not
 //! block); the driver polls the buffer again and moves the datagrams.
 //! Before the supervisor answers a call it lets the driver finish
-//! ([`Queued::settle`]), and after it served an ioctl (which may have
-//! added fences) it polls again the proxies that were ready
+//! ([`Queued::settle`]), and after it served an ioctl of a dma-buf or DRM
+//! file (which may have added fences) it polls again the proxies that were
+//! ready
 //! ([`Proxies::restate`]): a program sees in its epoll what a poll of the
 //! buffer answers, as soon as its own calls return.
 //!

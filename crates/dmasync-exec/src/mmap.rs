@@ -131,7 +131,8 @@ fn dup(fd: std::os::fd::BorrowedFd<'_>) -> Result<OwnedFd, i32> {
     rustix::io::fcntl_dupfd_cloexec(fd, 0).map_err(|e| e.raw_os_error())
 }
 
-/// The plan for an `mmap` of our `obj`, opened with `access`.
+/// The plan for an `mmap` of our `obj`, whose program-side description
+/// has `access` (`Named::access_mode`).
 fn plan(obj: &Object, a: &Args, access: u32) -> Result<Plan, i32> {
     match obj {
         Object::DmaBuf(b) => {
@@ -176,7 +177,7 @@ fn plan(obj: &Object, a: &Args, access: u32) -> Result<Plan, i32> {
             })
         }
         Object::Drm(f) => {
-            a.generic_check(f.access_mode())?;
+            a.generic_check(access)?;
             let obj = f
                 .file
                 .mmap(a.offset, a.pages_len())
@@ -216,19 +217,12 @@ pub(crate) fn serve(registry: &Registry, listener: &Arc<Listener>, n: &Notif) ->
         return Some(Answer::Continue);
     }
     let a = Args::of(n);
-    if a.fd < 0 {
-        return Some(Answer::Continue);
-    }
-    let Some(obj) = registry.lookup(n.pid, a.fd as u64) else {
-        return Some(Answer::Continue);
-    };
-    let access = match registry.get_fd(n.pid, a.fd) {
-        Ok(f) => rustix::fs::fcntl_getfl(&f)
-            .map(|fl| (fl & rustix::fs::OFlags::ACCMODE).bits())
-            .unwrap_or(libc::O_RDONLY as u32),
+    let named = match registry.lookup_with_fd(n.pid, a.fd) {
+        Ok(Some(named)) => named,
+        Ok(None) => return Some(Answer::Continue),
         Err(e) => return Some(Answer::Error(e)),
     };
-    let (pieces, fallback) = match plan(&obj, &a, access) {
+    let (pieces, fallback) = match plan(&named.obj, &a, named.access_mode()) {
         Ok(Plan::Continue) => return Some(Answer::Continue),
         Err(e) => return Some(Answer::Error(e)),
         Ok(Plan::Inject { pieces, fallback }) => (pieces, fallback),

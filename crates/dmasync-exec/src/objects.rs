@@ -107,6 +107,26 @@ impl DrmFileObj {
     }
 }
 
+/// One of our fds as a call names it: the object, and a copy of the fd.
+pub(crate) struct Named {
+    pub(crate) obj: Object,
+    pub(crate) file: OwnedFd,
+}
+
+impl Named {
+    /// The access mode of the program's description (`O_ACCMODE` bits):
+    /// a DRM file's open mode (its stand-in is read-only whatever it is),
+    /// else the stand-in's own.
+    pub(crate) fn access_mode(&self) -> u32 {
+        match &self.obj {
+            Object::Drm(f) => f.access_mode(),
+            _ => rustix::fs::fcntl_getfl(&self.file)
+                .map(|fl| (fl & rustix::fs::OFlags::ACCMODE).bits())
+                .unwrap_or(libc::O_RDONLY as u32),
+        }
+    }
+}
+
 /// What one of our fds is.
 #[derive(Clone)]
 pub enum Object {
@@ -305,6 +325,27 @@ impl Registry {
         let fd = i32::try_from(fd as i64).ok().filter(|fd| *fd >= 0)?;
         let key = self.pidfds.key_of(pid, fd)?;
         self.maps.lock().by_key.get(&key).cloned()
+    }
+
+    /// The object that `fd` of thread `pid` is, with a copy of that fd
+    /// (the same open description), fetched once. `Ok(None)`: not ours, or
+    /// not open; `Err`: ours, but no copy could be made (its errno).
+    pub(crate) fn lookup_with_fd(&self, pid: u32, fd: i32) -> Result<Option<Named>, i32> {
+        if fd < 0 {
+            return Ok(None);
+        }
+        match self.pidfds.getfd(pid, fd) {
+            Ok(file) => Ok(key_of(file.as_fd())
+                .ok()
+                .and_then(|key| self.object_at(key))
+                .map(|obj| Named { obj, file })),
+            Err(None) => Ok(None),
+            // No copy (pidfd_getfd refused): ours or not, by its path.
+            Err(Some(e)) => match self.lookup(pid, fd as u64) {
+                Some(_) => Err(e),
+                None => Ok(None),
+            },
+        }
     }
 
     /// The object whose file has identity `key`, if any.

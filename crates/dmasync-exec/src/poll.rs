@@ -34,6 +34,7 @@ use dmasync::buf::{Events, OnReady};
 use rustix::event::{PollFd, PollFlags};
 
 use crate::objects::{DmaBufObj, Object, Registry};
+use crate::sys::files::ProcStatus;
 use crate::sys::mem;
 use crate::sys::seccomp::{Answer, Listener, Notif};
 
@@ -269,13 +270,8 @@ pub(crate) fn serve_select(
 
 /// The size of thread `tid`'s fd table (`FDSize`).
 fn fd_table_size(tid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{tid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("FDSize:"))
-                .and_then(|v| v.trim().parse().ok())
-        })
+    ProcStatus::read(tid)
+        .and_then(|s| s.field("FDSize").and_then(|v| v.parse().ok()))
         .unwrap_or(u64::MAX)
 }
 
@@ -597,19 +593,13 @@ impl PollCall {
 /// would return EINTR for it. Signals that kill are seen as ID_VALID
 /// failing; ignored ones do not interrupt.
 fn signal_caught_pending(tid: u32, blocked: Option<u64>) -> bool {
-    let Ok(status) = std::fs::read_to_string(format!("/proc/{tid}/status")) else {
+    let Some(status) = ProcStatus::read(tid) else {
         return false;
     };
-    let field = |name: &str| -> u64 {
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix(name))
-            .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
-            .unwrap_or(0)
-    };
-    let pending = field("SigPnd:") | field("ShdPnd:");
-    let blocked = blocked.unwrap_or_else(|| field("SigBlk:"));
-    pending & !blocked & field("SigCgt:") != 0
+    let field = |name: &str| status.mask(name).unwrap_or(0);
+    let pending = field("SigPnd") | field("ShdPnd");
+    let blocked = blocked.unwrap_or_else(|| field("SigBlk"));
+    pending & !blocked & field("SigCgt") != 0
 }
 
 #[cfg(test)]

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use dmasync::fence::Interrupt;
 
 use crate::ioctl::{self, efault, Ctx, Outcome};
-use crate::objects::{Object, Registry};
+use crate::objects::{Named, Object, Registry};
 use crate::paths::{classify, Node, Place};
 use crate::procfs;
 use crate::stat::Identity;
@@ -311,13 +311,8 @@ fn stat_outside(
 /// DRM core asks it when a file is opened.
 fn has_sys_admin(pid: u32) -> bool {
     const CAP_SYS_ADMIN: u32 = 21;
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("CapEff:"))
-                .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
-        })
+    crate::sys::files::ProcStatus::read(pid)
+        .and_then(|s| s.mask("CapEff"))
         .is_some_and(|caps| caps & (1 << CAP_SYS_ADMIN) != 0)
 }
 
@@ -558,7 +553,11 @@ impl Supervisor {
             registry: &self.registry,
         };
         let o = ioctl::dispatch(&call, &obj, cmd);
-        self.epolls.restate();
+        // Only a dma-buf's or a DRM file's ioctls add fences to buffers
+        // (IMPORT_SYNC_FILE, VGEM_FENCE_ATTACH).
+        if matches!(obj, Object::DmaBuf(_) | Object::Drm(_)) {
+            self.epolls.restate();
+        }
         match o {
             Err(ioctl::DEFERRED) => None,
             o => Some(outcome_answer(o)),
@@ -606,30 +605,22 @@ impl Supervisor {
         if !self.registry.may_have_objects() {
             return Some(Answer::Continue);
         }
-        let Some(obj) = self.registry.lookup(n.pid, fd as u64) else {
-            return Some(Answer::Continue);
+        let named = match self.registry.lookup_with_fd(n.pid, fd) {
+            Ok(Some(named)) => named,
+            Ok(None) => return Some(Answer::Continue),
+            Err(e) => return Some(Answer::Error(e)),
         };
-        let refused = match obj {
+        let refused = match named.obj {
             // A pipe: ESPIPE already.
             Object::SyncFile(_) => return Some(Answer::Continue),
             Object::PathOnly(_) => return Some(Answer::Error(libc::EBADF)),
             Object::Timeline(_) => libc::EOPNOTSUPP,
             _ => libc::ENODEV,
         };
-        let file = match self.registry.get_fd(n.pid, fd) {
-            Ok(f) => f,
-            Err(e) => return Some(Answer::Error(e)),
-        };
         if !self.valid(n) {
             return None;
         }
-        // A DRM file's stand-in is read-only whatever the open's mode.
-        let writable = match &obj {
-            Object::Drm(f) => f.access_mode() != OFlags::RDONLY.bits(),
-            _ => rustix::fs::fcntl_getfl(&file)
-                .map(|fl| (fl & OFlags::ACCMODE) != OFlags::RDONLY)
-                .unwrap_or(false),
-        };
+        let writable = named.access_mode() != OFlags::RDONLY.bits();
         Some(match crate::sys::files::fallocate_checks(writable, args) {
             Err(libc::ESPIPE) => Answer::Error(refused),
             Err(e) => Answer::Error(e),
@@ -1055,14 +1046,12 @@ impl Supervisor {
         flags: i32,
         statx_mask: Option<u32>,
     ) -> Option<Answer> {
-        if fd < 0 || !self.registry.may_have_objects() {
+        if !self.registry.may_have_objects() {
             return Some(Answer::Continue);
         }
-        let Some(obj) = self.registry.lookup(n.pid, fd as u64) else {
-            return Some(Answer::Continue);
-        };
-        let file = match self.registry.get_fd(n.pid, fd) {
-            Ok(f) => f,
+        let Named { obj, file } = match self.registry.lookup_with_fd(n.pid, fd) {
+            Ok(Some(named)) => named,
+            Ok(None) => return Some(Answer::Continue),
             Err(e) => return Some(Answer::Error(e)),
         };
         if !self.valid(n) {

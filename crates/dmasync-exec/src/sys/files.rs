@@ -92,3 +92,44 @@ pub fn fallocate_checks(writable: bool, args: [u64; 3]) -> Result<(), i32> {
             .unwrap_or(libc::EINVAL))
     }
 }
+
+/// Thread `tid`'s `/proc/<tid>/status`, read once; its fields by name.
+pub struct ProcStatus(String);
+
+impl ProcStatus {
+    /// Reads it; `None` when the thread is gone.
+    pub fn read(tid: u32) -> Option<ProcStatus> {
+        std::fs::read_to_string(format!("/proc/{tid}/status"))
+            .ok()
+            .map(ProcStatus)
+    }
+
+    /// The value of field `name` (without its colon), trimmed.
+    pub fn field(&self, name: &str) -> Option<&str> {
+        self.0.lines().find_map(|l| {
+            l.strip_prefix(name)
+                .and_then(|r| r.strip_prefix(':'))
+                .map(str::trim)
+        })
+    }
+
+    /// A hexadecimal mask field (`SigPnd`, `CapEff`...).
+    pub fn mask(&self, name: &str) -> Option<u64> {
+        self.field(name)
+            .and_then(|v| u64::from_str_radix(v, 16).ok())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn proc_status_fields_are_found_by_whole_name() {
+        let me = std::process::id();
+        let s = ProcStatus::read(me).expect("own status");
+        assert_eq!(s.field("Tgid").and_then(|v| v.parse().ok()), Some(me));
+        assert!(s.mask("SigBlk").is_some());
+        assert_eq!(s.field("Tgi"), None, "a prefix of a name is no name");
+    }
+}

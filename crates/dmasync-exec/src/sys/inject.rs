@@ -230,13 +230,8 @@ fn detach(tid: i32, held: &[i32]) {
 
 /// The thread group of thread `tid` (its `/proc/<tid>/status` `Tgid`).
 fn tgid_of(tid: i32) -> i32 {
-    std::fs::read_to_string(format!("/proc/{tid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("Tgid:"))
-                .and_then(|v| v.trim().parse().ok())
-        })
+    super::files::ProcStatus::read(tid as u32)
+        .and_then(|s| s.field("Tgid").and_then(|v| v.parse().ok()))
         .unwrap_or(tid)
 }
 
