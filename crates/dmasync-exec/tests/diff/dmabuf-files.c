@@ -80,6 +80,7 @@ static void files(const char *k, int (*make)(void))
 	out("%s: lseek 1 SEEK_SET %s", k, lseek_of(a, 1, SEEK_SET));
 	out("%s: lseek -1 SEEK_END %s", k, lseek_of(a, -1, SEEK_END));
 	out("%s: lseek 0 SEEK_DATA %s", k, lseek_of(a, 0, SEEK_DATA));
+	out("%s: lseek 0 whence 99 %s", k, lseek_of(a, 0, 99));
 	out("%s: fallocate punch %s", k, rc(fallocate(a, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, PAGE)));
 	out("%s: fallocate length 0 %s", k, rc(fallocate(a, 0, 0, 0)));
 	out("%s: fallocate mode 0x100 %s", k, rc(fallocate(a, 0x100, 0, PAGE)));
@@ -189,6 +190,8 @@ int main(void)
 		out("card0: lseek 0 SEEK_END %s", rc(lseek(card, 0, SEEK_END)));
 		out("card0: lseek 7 SEEK_SET %s", rc(lseek(card, 7, SEEK_SET)));
 		out("card0: lseek 0 SEEK_CUR %s", rc(lseek(card, 0, SEEK_CUR)));
+		out("card0: lseek 0 whence 99 %s", rc(lseek(card, 0, 99)));
+		out("heap device: lseek 0 whence 99 %s", rc(lseek(heap_fd, 0, 99)));
 		{
 			int n = -1;
 			out("heap device: FIONREAD %s", rc(ioctl(heap_fd, FIONREAD, &n)));
