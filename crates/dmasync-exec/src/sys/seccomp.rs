@@ -143,6 +143,22 @@ pub enum Answer {
     },
 }
 
+/// Whether a caller whose notification was received waits for its
+/// answer killably (SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV, Linux 5.19+,
+/// which [`Program::install`] asks for first): no signal then ends the
+/// call between an ADDFD and the answer.
+fn waits_killably() -> bool {
+    static KILLABLE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *KILLABLE.get_or_init(|| {
+        let uname = rustix::system::uname();
+        let release = uname.release().to_string_lossy();
+        let mut parts = release
+            .split(|c: char| !c.is_ascii_digit())
+            .map(|p| p.parse::<u32>().unwrap_or(0));
+        (parts.next().unwrap_or(0), parts.next().unwrap_or(0)) >= (5, 19)
+    })
+}
+
 /// The listener fd of one filter.
 pub struct Listener {
     fd: OwnedFd,
@@ -249,6 +265,16 @@ impl Listener {
             Answer::Continue => (0, 0, USER_NOTIF_FLAG_CONTINUE),
             Answer::Error(e) => (0, -e, 0),
             Answer::Value(v) => (v, 0, 0),
+            // Installing, then answering, is one hand-off less on the
+            // caller's critical path than ADDFD_FLAG_SEND (whose caller
+            // runs on while the supervisor is still being woken): about
+            // half the cost of an open on these VMs. Safe only when the
+            // caller cannot be interrupted between the two (5.19+).
+            Answer::Fd { fd, cloexec } if waits_killably() => (
+                i64::from(self.add_fd(id, std::os::fd::AsFd::as_fd(&fd), cloexec)?),
+                0,
+                0,
+            ),
             Answer::Fd { fd, cloexec } => {
                 let mut a = libc::seccomp_notif_addfd {
                     id,
