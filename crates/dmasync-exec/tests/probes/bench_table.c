@@ -1,9 +1,10 @@
 /* The cost table of kernel-behaviour.md ("Cost on the real kernel"), one
  * row per operation, in ns/op (wall time, mean over n iterations), plus
  * the floors: getppid() (never leaves the kernel), SW_SYNC_IOC_INC (one
- * bare served ioctl; what bench_inc.c measures) and, natively, a pipe
- * write waking a poll in another process. Rows whose device is missing
- * (natively, on a host without sw_sync) print "n/a".
+ * bare served ioctl; what bench_inc.c measures), an open of /dev/udmabuf
+ * and its close (the cheapest served call that installs an fd) and,
+ * natively, a pipe write waking a poll in another process. Rows whose
+ * device is missing (natively, on a host without sw_sync) print "n/a".
  *
  * The cross-process row: a fence is created in this process, its sync
  * file sent over SCM_RIGHTS to a child blocked in poll(); the time from
@@ -228,6 +229,15 @@ int main(int argc, char **argv)
 			die("SW_SYNC_IOC_INC");
 	row("floor: SW_SYNC_IOC_INC", (now() - t) / n);
 	close(tl);
+
+	t = now();
+	for (i = 0; i < n; i++) {
+		int fd = open("/dev/udmabuf", O_RDWR | O_CLOEXEC);
+		if (fd < 0)
+			die("open /dev/udmabuf");
+		close(fd);
+	}
+	row("fd floor: open /dev/udmabuf + close", (now() - t) / n);
 
 	tl = open_tl();
 	t = now();
