@@ -180,6 +180,10 @@ pub struct Registry {
     /// listener.
     pub(crate) epoll: OwnedFd,
     inotify: OwnedFd,
+    /// Held while the inotify fd is drained and its releases handled, so
+    /// that a caller that finds it empty knows that the releases another
+    /// thread read from it are complete.
+    releasing: Mutex<()>,
     pidfds: Pidfds,
     /// The epoll proxies' refreshes under way.
     pub(crate) proxy_refreshes: Arc<crate::epoll_proxy::Queued>,
@@ -314,6 +318,7 @@ impl Registry {
             maps: Mutex::new(Maps::default()),
             epoll,
             inotify,
+            releasing: Mutex::new(()),
             pidfds: Pidfds::default(),
             proxy_refreshes: Arc::default(),
         })
@@ -679,7 +684,12 @@ impl Registry {
 
     /// Drains the inotify fd: every timeline whose program-side description
     /// was released is closed (its pending points signal with -ENOENT).
+    ///
+    /// Locking: takes `releasing` for the whole call (so it returns only
+    /// after the releases that a concurrent call read are handled too),
+    /// then `maps` for each release; the caller holds neither.
     pub(crate) fn on_inotify(&self) {
+        let _releasing = self.releasing.lock();
         let mut buf = [std::mem::MaybeUninit::<u8>::uninit(); 4096];
         let mut released = Vec::new();
         {
