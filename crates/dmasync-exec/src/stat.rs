@@ -114,8 +114,8 @@ impl Identity {
             // debugfs directories have no size.
             Node::SyncDir => Identity::dir(0),
             Node::Sys(i) => match crate::sysfs::TREE[i as usize].kind {
-                // sysfs (kernfs): directories have no size; attributes
-                // say a page; links are 0777 and empty.
+                // sysfs (kernfs) and debugfs: directories have no size;
+                // sysfs attributes say a page; links are 0777 and empty.
                 Kind::Dir { nlink, .. } => Identity {
                     nlink,
                     ..Identity::dir(0)
@@ -124,6 +124,8 @@ impl Identity {
                     size: Some(SYSFS_ATTR_SIZE),
                     ..Identity::regular(perm)
                 },
+                // debugfs files have no size.
+                Kind::Debug { perm, .. } => Identity::regular(perm),
                 Kind::Link(_) => Identity {
                     fmt: libc::S_IFLNK,
                     perm: 0o777,

@@ -306,12 +306,50 @@ fn stat_outside(
     }
 }
 
-/// Whether thread `pid` has `CAP_SYS_ADMIN` in its effective set (its
-/// `/proc/<pid>/status` `CapEff` mask): the kernel's `capable()` as the
+/// The text of the DRM debugfs `clients` file (`drm_clients_info`) for
+/// `files`, oldest first: each file's owner's command name (`<unknown>`
+/// once the process is gone) and pid, the file's minor, whether it is the
+/// current master, whether it is authenticated, the owner's effective uid
+/// (0 once gone) and the file's magic.
+fn clients_text(files: &[Arc<crate::objects::DrmFileObj>]) -> String {
+    use std::fmt::Write;
+    let mut text = format!(
+        "{:>20} {:>5} {:>3} master a {:>5} {:>10}\n",
+        "command", "tgid", "dev", "uid", "magic"
+    );
+    for f in files {
+        let pid = f.owner();
+        let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).ok();
+        let uid = crate::sys::files::ProcStatus::read(pid)
+            .and_then(|s| {
+                s.field("Uid")
+                    .and_then(|v| v.split_whitespace().nth(1))
+                    .and_then(|v| v.parse::<u32>().ok())
+            })
+            .unwrap_or(0);
+        let yn = |b: bool| if b { 'y' } else { 'n' };
+        let _ = writeln!(
+            text,
+            "{:>20} {:5} {:3}   {}    {} {:5} {:10}",
+            comm.as_deref()
+                .map_or("<unknown>", |c| c.trim_end_matches('\n')),
+            pid,
+            f.file.minor_index(),
+            yn(f.file.is_master()),
+            yn(f.file.is_authenticated()),
+            uid,
+            f.file.magic()
+        );
+    }
+    text
+}
+
+/// Whether the thread whose `/proc/<tid>/status` is `status` has
+/// `CAP_SYS_ADMIN` in its effective set (its `CapEff` mask): the kernel's `capable()` as the
 /// DRM core asks it when a file is opened.
-fn has_sys_admin(pid: u32) -> bool {
+fn has_sys_admin(status: Option<&crate::sys::files::ProcStatus>) -> bool {
     const CAP_SYS_ADMIN: u32 = 21;
-    crate::sys::files::ProcStatus::read(pid)
+    status
         .and_then(|s| s.mask("CapEff"))
         .is_some_and(|caps| caps & (1 << CAP_SYS_ADMIN) != 0)
 }
@@ -894,14 +932,15 @@ impl Supervisor {
             // A sysfs attribute: a snapshot of its text, read-only (the
             // served ones are root's or read-only).
             Node::Sys(i) if !node.is_dir() => {
-                let crate::sysfs::Kind::File { text, .. } = crate::sysfs::TREE[i as usize].kind
-                else {
-                    return Some(Answer::Error(libc::ELOOP));
+                let text = match crate::sysfs::TREE[i as usize].kind {
+                    crate::sysfs::Kind::File { text, .. } => std::borrow::Cow::Borrowed(text),
+                    crate::sysfs::Kind::Debug { file, .. } => self.debug_text(file).into(),
+                    _ => return Some(Answer::Error(libc::ELOOP)),
                 };
                 if oflags & OFlags::ACCMODE != OFlags::RDONLY || oflags.contains(OFlags::TRUNC) {
                     Answer::Error(EACCES)
                 } else {
-                    match procfs::text_file(text) {
+                    match procfs::text_file(&text) {
                         Ok(fd) => Answer::Fd { fd, cloexec },
                         Err(e) => Answer::Error(errno_of(&e)),
                     }
@@ -960,10 +999,16 @@ impl Supervisor {
                 // A DRM file closed before this open has been released (the
                 // new one may become master).
                 self.registry.on_released_drm_files();
+                let status = crate::sys::files::ProcStatus::read(n.pid);
                 let file = self
                     .drm
-                    .open_with(node == Node::RenderD128, has_sys_admin(n.pid));
-                match self.registry.new_drm_file(file, oflags) {
+                    .open_with(node == Node::RenderD128, has_sys_admin(status.as_ref()));
+                let tgid = status
+                    .as_ref()
+                    .and_then(|s| s.field("Tgid"))
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(n.pid);
+                match self.registry.new_drm_file(file, oflags, (tgid, n.pid)) {
                     Ok(fd) => Answer::Fd { fd, cloexec },
                     Err(e) => Answer::Error(errno_of(&e)),
                 }
@@ -982,6 +1027,20 @@ impl Supervisor {
                 }
             }
         })
+    }
+
+    /// The text of one of the DRM device's debugfs files, as it is now.
+    fn debug_text(&self, file: crate::sysfs::DebugFile) -> String {
+        use crate::sysfs::DebugFile;
+        match file {
+            DebugFile::Name => self.drm.name_info(),
+            DebugFile::GemNames => self.drm.gem_names_info(),
+            DebugFile::Clients => {
+                // A file closed before this open is gone from the list.
+                self.registry.on_released_drm_files();
+                clients_text(&self.registry.drm_files())
+            }
+        }
     }
 
     /// A snapshot of `<debugfs>/sync/info` (sync_debug): every open

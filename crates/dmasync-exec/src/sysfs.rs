@@ -24,6 +24,22 @@ pub enum Kind {
     Link(&'static str),
     /// A read-only attribute: its permission bits and its text.
     File { perm: u32, text: &'static str },
+    /// A debugfs file whose text is made as it is opened (a `seq_file`):
+    /// its permission bits and what it shows.
+    Debug { perm: u32, file: DebugFile },
+}
+
+/// The generated files of the DRM device's debugfs directory
+/// (drm_debugfs.c), each a snapshot of the device taken at open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DebugFile {
+    /// `name` (`drm_name_info`): driver, device, master's and device's bus
+    /// ids.
+    Name,
+    /// `clients` (`drm_clients_info`): the open files, oldest first.
+    Clients,
+    /// `gem_names` (`drm_gem_name_info`): the flink names.
+    GemNames,
 }
 
 /// One entry of the served tree, by its canonical path.
@@ -58,6 +74,17 @@ const fn file(path: &'static str, perm: u32, text: &'static str) -> Entry {
     }
 }
 
+const fn debug(path: &'static str, file: DebugFile) -> Entry {
+    Entry {
+        path,
+        kind: Kind::Debug { perm: 0o444, file },
+    }
+}
+
+/// The DRM debugfs directory: one directory per device, named after it,
+/// and a link to it per minor (Linux 6.12's layout).
+const DRI_DEBUG: &str = "/sys/kernel/debug/dri";
+
 /// The served entries. Directories first (their index is their
 /// template's).
 pub static TREE: &[Entry] = &[
@@ -88,6 +115,15 @@ pub static TREE: &[Entry] = &[
         MINOR_CHILDREN,
     ),
     dir("/sys/devices/platform/vgem/drm/renderD128/power", 2, EMPTY),
+    // debugfs lists the newest entry first: the device's directory was
+    // made first, then the render minor's link, then the primary's; the
+    // files in the reverse of drm_debugfs_list's order.
+    dir(DRI_DEBUG, 3, &["0", "128", "vgem"]),
+    dir(
+        "/sys/kernel/debug/dri/vgem",
+        2,
+        &["gem_names", "clients", "name"],
+    ),
     link(
         "/sys/dev/char/226:0",
         "../../devices/platform/vgem/drm/card0",
@@ -104,6 +140,11 @@ pub static TREE: &[Entry] = &[
         "/sys/class/drm/renderD128",
         "../../devices/platform/vgem/drm/renderD128",
     ),
+    link("/sys/kernel/debug/dri/0", "vgem"),
+    link("/sys/kernel/debug/dri/128", "vgem"),
+    debug("/sys/kernel/debug/dri/vgem/name", DebugFile::Name),
+    debug("/sys/kernel/debug/dri/vgem/clients", DebugFile::Clients),
+    debug("/sys/kernel/debug/dri/vgem/gem_names", DebugFile::GemNames),
     file("/sys/class/drm/version", 0o444, "drm 1.1.0 20060810\n"),
     file(
         "/sys/devices/platform/vgem/uevent",
@@ -200,8 +241,13 @@ pub fn missing(abs: &[u8]) -> Option<bool> {
 /// it contains a served top directory, or its last component is the name
 /// of a served entry.
 pub fn may_name(path: &[u8], last: &[u8]) -> bool {
-    const TOPS: &[&str] = &["/sys/class/drm", "/sys/dev/char/226:", VGEM];
+    const TOPS: &[&str] = &["/sys/class/drm", "/sys/dev/char/226:", VGEM, DRI_DEBUG];
     const NAMES: &[&[u8]] = &[
+        b"0",
+        b"128",
+        b"name",
+        b"clients",
+        b"gem_names",
         b"drm",
         b"version",
         b"226:0",
