@@ -125,6 +125,10 @@ pub static TREE: &[Entry] = &[
         &["gem_names", "clients", "name"],
     ),
     link(
+        "/sys/bus/platform/devices/vgem",
+        "../../../devices/platform/vgem",
+    ),
+    link(
         "/sys/dev/char/226:0",
         "../../devices/platform/vgem/drm/card0",
     ),
@@ -199,6 +203,51 @@ pub static TREE: &[Entry] = &[
     ),
 ];
 
+/// A host sysfs directory that holds served entries: its listing
+/// (`getdents64`) gains them, in the kernel's order, and loses the host's
+/// names that are hidden.
+#[derive(Debug)]
+pub struct HostDir {
+    pub path: &'static str,
+    /// The served entries in it: name, `d_type` and the kernfs hash of the
+    /// name (its position in the directory: kernfs lists a directory in
+    /// order of its children's name hashes, the same on every kernel; the
+    /// values are the positions Linux 6.12 gave them in the oracle).
+    pub added: &'static [(&'static str, u8, u32)],
+    /// A prefix of the host's names that are not listed (the host's DRM
+    /// minors, whose nodes `/dev/dri` hides).
+    pub hides: Option<&'static str>,
+}
+
+/// The host directories that hold served entries. Without them a program
+/// that enumerates devices by listing `/sys/class` (libudev's
+/// enumerator, IGT's `lsgpu`) never finds `drm` on a host without a GPU.
+pub static HOST_DIRS: &[HostDir] = &[
+    HostDir {
+        path: "/sys/class",
+        added: &[("drm", libc::DT_DIR, 2128581942)],
+        hides: None,
+    },
+    HostDir {
+        path: "/sys/devices/platform",
+        added: &[("vgem", libc::DT_DIR, 2079486081)],
+        hides: None,
+    },
+    HostDir {
+        path: "/sys/bus/platform/devices",
+        added: &[("vgem", libc::DT_LNK, 2079486081)],
+        hides: None,
+    },
+    HostDir {
+        path: CHAR_DIR,
+        added: &[
+            ("226:0", libc::DT_LNK, 1609872069),
+            ("226:128", libc::DT_LNK, 1837152957),
+        ],
+        hides: Some(HIDDEN_PREFIX),
+    },
+];
+
 /// The directory whose names starting with [`HIDDEN_PREFIX`] are all
 /// ours: the host's other DRM minors are hidden, as `/dev/dri` hides
 /// their nodes.
@@ -241,7 +290,13 @@ pub fn missing(abs: &[u8]) -> Option<bool> {
 /// it contains a served top directory, or its last component is the name
 /// of a served entry.
 pub fn may_name(path: &[u8], last: &[u8]) -> bool {
-    const TOPS: &[&str] = &["/sys/class/drm", "/sys/dev/char/226:", VGEM, DRI_DEBUG];
+    const TOPS: &[&str] = &[
+        "/sys/class/drm",
+        "/sys/dev/char/226:",
+        VGEM,
+        DRI_DEBUG,
+        "/sys/bus/platform/devices/vgem",
+    ];
     const NAMES: &[&[u8]] = &[
         b"0",
         b"128",

@@ -133,6 +133,7 @@ const PROBES: &[&str] = &[
     "procfd",
     "sysfs",
     "debugfs",
+    "udev",
     "libdrm",
 ];
 
@@ -560,6 +561,7 @@ c_probe!(diff_stat, "stat");
 c_probe!(diff_procfd, "procfd");
 c_probe!(diff_sysfs, "sysfs");
 c_probe!(diff_debugfs, "debugfs");
+c_probe!(diff_udev, "udev");
 c_probe!(diff_libdrm, "libdrm");
 
 /// The Rust probe (rustix ioctls) gives the C probe's answers.
