@@ -667,6 +667,11 @@ fn drm_ioctl(ctx: &dyn Ctx, obj: &Object, cmd: u32) -> Outcome {
     let d = dmasync::drm::decode(cmd, &dmasync::drm::VGEM_IOCTLS).map_err(Error::errno)?;
     let mut arg = vec![0u8; d.in_size];
     ctx.read(ctx.arg_addr(), &mut arg)?;
+    // A known ioctl whose argument was copied in: the kernel's
+    // drm_ioctl_kernel makes the caller's process the file's owner.
+    if let Some(tid) = ctx.tid() {
+        f.note_caller(tid);
+    }
     let mut caller = DrmCaller {
         ctx,
         install_err: None,

@@ -14,7 +14,8 @@
 //! Served: the sw_sync device (`/sys/kernel/debug/sync/sw_sync`),
 //! `/sys/kernel/debug/sync/info`, sync files, dma-bufs, the system heap
 //! (`/dev/dma_heap/system`), `/dev/udmabuf`, the vgem device
-//! (`/dev/dri/card0`, `/dev/dri/renderD128`) with its sysfs view, and what
+//! (`/dev/dri/card0`, `/dev/dri/renderD128`) with its sysfs view and its
+//! debugfs directory (`/sys/kernel/debug/dri`), and what
 //! `/proc` says of these fds. Programs started separately can share one
 //! supervisor through a named session.
 #![deny(unsafe_code)]
@@ -464,6 +465,7 @@ pub mod fuzzing {
                     .new_drm_file(
                         device().open(arg.first() == Some(&1)),
                         rustix::fs::OFlags::RDWR,
+                        (0, 0),
                     )
                     .expect("drm");
                 registry_drm(&registry).expect("drm registered")

@@ -97,9 +97,43 @@ pub struct DrmFileObj {
     /// The open's `O_ACCMODE` bits (the pipe standing for the file is
     /// read-only whatever they are).
     access: u32,
+    /// Order of opening among the registry's DRM files.
+    seq: u64,
+    /// The file's owner (`drm_file->pid`): the process that opened it,
+    /// then the last one to make an ioctl on it unless the file has been
+    /// master (`drm_file_update_pid`).
+    owner: Mutex<Owner>,
+}
+
+/// A DRM file's owner: the thread group and the thread last seen.
+#[derive(Clone, Copy)]
+struct Owner {
+    tgid: u32,
+    tid: u32,
 }
 
 impl DrmFileObj {
+    /// The process that owns the file (`drm_file->pid`, its tgid).
+    pub fn owner(&self) -> u32 {
+        self.owner.lock().tgid
+    }
+
+    /// An ioctl from thread `tid` reached the file
+    /// (`drm_file_update_pid`): the file becomes its process's unless it
+    /// has been master. Reads the thread's tgid only when `tid` is not
+    /// the thread last seen.
+    pub(crate) fn note_caller(&self, tid: u32) {
+        if self.owner.lock().tid == tid || self.file.was_master() {
+            return;
+        }
+        let Some(tgid) = crate::sys::files::ProcStatus::read(tid)
+            .and_then(|s| s.field("Tgid").and_then(|v| v.parse().ok()))
+        else {
+            return;
+        };
+        *self.owner.lock() = Owner { tgid, tid };
+    }
+
     /// The access mode the program opened the file with (`O_ACCMODE`
     /// bits).
     pub fn access_mode(&self) -> u32 {
@@ -167,6 +201,7 @@ struct Maps {
     /// Model dma-buf inode number -> our memfd's identity.
     by_buf: HashMap<u64, Key>,
     timelines_created: u64,
+    drm_files_opened: u64,
     /// The entries of `by_key` that are devices (`add_device`).
     devices: usize,
     /// Whether a device node was ever opened.
@@ -180,6 +215,10 @@ pub struct Registry {
     /// listener.
     pub(crate) epoll: OwnedFd,
     inotify: OwnedFd,
+    /// Held while the inotify fd is drained and its releases handled, so
+    /// that a caller that finds it empty knows that the releases another
+    /// thread read from it are complete.
+    releasing: Mutex<()>,
     pidfds: Pidfds,
     /// The epoll proxies' refreshes under way.
     pub(crate) proxy_refreshes: Arc<crate::epoll_proxy::Queued>,
@@ -314,6 +353,7 @@ impl Registry {
             maps: Mutex::new(Maps::default()),
             epoll,
             inotify,
+            releasing: Mutex::new(()),
             pidfds: Pidfds::default(),
             proxy_refreshes: Arc::default(),
         })
@@ -471,21 +511,52 @@ impl Registry {
     }
 
     /// Makes an open DRM file; returns the description to install in the
-    /// caller, opened with `flags` (access mode and O_NONBLOCK).
-    pub fn new_drm_file(&self, file: DrmFile, flags: rustix::fs::OFlags) -> io::Result<OwnedFd> {
+    /// caller, opened with `flags` (access mode and O_NONBLOCK). `opener`
+    /// is the opening process and thread (tgid, tid).
+    pub fn new_drm_file(
+        &self,
+        file: DrmFile,
+        flags: rustix::fs::OFlags,
+        opener: (u32, u32),
+    ) -> io::Result<OwnedFd> {
         let (r, w, key) = self.watched_pipe()?;
         if !flags.contains(rustix::fs::OFlags::NONBLOCK) {
             rustix::fs::fcntl_setfl(&r, rustix::fs::OFlags::empty())?;
         }
-        self.maps.lock().by_key.insert(
+        let mut m = self.maps.lock();
+        m.drm_files_opened += 1;
+        let seq = m.drm_files_opened;
+        m.by_key.insert(
             key,
             Object::Drm(Arc::new(DrmFileObj {
                 file,
                 write_end: w,
                 access: (flags & rustix::fs::OFlags::ACCMODE).bits(),
+                seq,
+                owner: Mutex::new(Owner {
+                    tgid: opener.0,
+                    tid: opener.1,
+                }),
             })),
         );
         Ok(r)
+    }
+
+    /// The open DRM files, oldest first (the order of the device's
+    /// `filelist` as its debugfs `clients` file walks it).
+    pub fn drm_files(&self) -> Vec<Arc<DrmFileObj>> {
+        let mut v: Vec<Arc<DrmFileObj>> = self
+            .maps
+            .lock()
+            .by_key
+            .values()
+            .filter_map(|o| match o {
+                Object::Drm(f) => Some(f.clone()),
+                _ => None,
+            })
+            .collect();
+        v.sort_by_key(|f| f.seq);
+        v
     }
 
     /// A non-blocking pipe whose write end the registry's epoll watches
@@ -679,7 +750,12 @@ impl Registry {
 
     /// Drains the inotify fd: every timeline whose program-side description
     /// was released is closed (its pending points signal with -ENOENT).
+    ///
+    /// Locking: takes `releasing` for the whole call (so it returns only
+    /// after the releases that a concurrent call read are handled too),
+    /// then `maps` for each release; the caller holds neither.
     pub(crate) fn on_inotify(&self) {
+        let _releasing = self.releasing.lock();
         let mut buf = [std::mem::MaybeUninit::<u8>::uninit(); 4096];
         let mut released = Vec::new();
         {

@@ -112,6 +112,18 @@ fn set_revents(raw: &mut [u8], i: usize, revents: u16) {
     raw[i * SIZE_POLLFD + 6..i * SIZE_POLLFD + 8].copy_from_slice(&revents.to_ne_bytes());
 }
 
+/// Handles the releases the program queued before this call: a close()
+/// of a timeline queues its inotify event before it returns, and the
+/// kernel's release of the sw_sync file signals the pending points (with
+/// -ENOENT) within that close(). So a sync file of a closed timeline polls
+/// POLLIN by the program's next poll, even one that does not wait, as in
+/// the kernel.
+fn settle_releases(registry: &Registry) {
+    if registry.may_have_objects() {
+        registry.on_inotify();
+    }
+}
+
 /// Serves a trapped `poll` (`ppoll == false`: arguments fds, nfds, timeout
 /// in ms) or `ppoll` (fds, nfds, timespec, sigmask, sigsetsize). `None`
 /// when the caller is gone or a worker thread will answer.
@@ -121,6 +133,7 @@ pub(crate) fn serve(
     n: &Notif,
     ppoll: bool,
 ) -> Option<Answer> {
+    settle_releases(registry);
     if !registry.has_dma_bufs() {
         return Some(Answer::Continue);
     }
@@ -182,6 +195,7 @@ pub(crate) fn serve_select(
     n: &Notif,
     pselect: bool,
 ) -> Option<Answer> {
+    settle_releases(registry);
     if !registry.has_dma_bufs() {
         return Some(Answer::Continue);
     }

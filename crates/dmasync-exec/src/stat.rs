@@ -114,8 +114,8 @@ impl Identity {
             // debugfs directories have no size.
             Node::SyncDir => Identity::dir(0),
             Node::Sys(i) => match crate::sysfs::TREE[i as usize].kind {
-                // sysfs (kernfs): directories have no size; attributes
-                // say a page; links are 0777 and empty.
+                // sysfs (kernfs) and debugfs: directories have no size;
+                // sysfs attributes say a page; links are 0777 and empty.
                 Kind::Dir { nlink, .. } => Identity {
                     nlink,
                     ..Identity::dir(0)
@@ -124,6 +124,8 @@ impl Identity {
                     size: Some(SYSFS_ATTR_SIZE),
                     ..Identity::regular(perm)
                 },
+                // debugfs files have no size.
+                Kind::Debug { perm, .. } => Identity::regular(perm),
                 Kind::Link(_) => Identity {
                     fmt: libc::S_IFLNK,
                     perm: 0o777,
@@ -266,5 +268,72 @@ mod tests {
             u64::from_ne_bytes(x[STX_SIZE..STX_SIZE + 8].try_into().expect("8")),
             12288
         );
+    }
+}
+
+/// The file systems the kernel's files of our kinds live on, as `statfs`
+/// and `fstatfs` report them (`f_type`). systemd's device code (libudev)
+/// refuses a device directory that is not on sysfs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Fs {
+    Sysfs,
+    Debugfs,
+    /// devtmpfs, which reports tmpfs's magic.
+    Devtmpfs,
+    DmaBuf,
+    AnonInode,
+}
+
+impl Fs {
+    /// The file system of a virtual path; `None` for a missing one.
+    pub(crate) fn of_node(node: Node) -> Option<Fs> {
+        Some(match node {
+            Node::SyncDir | Node::SwSync | Node::Info => Fs::Debugfs,
+            Node::HeapDir
+            | Node::HeapSystem
+            | Node::Udmabuf
+            | Node::DriDir
+            | Node::Card0
+            | Node::RenderD128 => Fs::Devtmpfs,
+            Node::Sys(i)
+                if crate::sysfs::TREE[i as usize]
+                    .path
+                    .starts_with("/sys/kernel/debug/") =>
+            {
+                Fs::Debugfs
+            }
+            Node::Sys(_) => Fs::Sysfs,
+            Node::Missing | Node::NotDir | Node::Outside => return None,
+        })
+    }
+
+    /// The file system of one of our fds.
+    pub(crate) fn of_object(obj: &Object) -> Option<Fs> {
+        Some(match obj {
+            Object::SyncFile(_) => Fs::AnonInode,
+            Object::DmaBuf(_) => Fs::DmaBuf,
+            Object::Timeline(_) => Fs::Debugfs,
+            Object::Drm(_) | Object::Heap | Object::Udmabuf => Fs::Devtmpfs,
+            Object::PathOnly(node) => return Fs::of_node(*node),
+        })
+    }
+
+    /// `struct statfs` for this file system: the host's statistics of a
+    /// file system of the same family (the pseudo file systems report
+    /// no blocks or files), with the kernel's magic.
+    pub(crate) fn statfs(self) -> io::Result<Vec<u8>> {
+        const SYSFS_MAGIC: i64 = 0x6265_6572;
+        const DEBUGFS_MAGIC: i64 = 0x6462_6720;
+        const TMPFS_MAGIC: i64 = 0x0102_1994;
+        const DMA_BUF_MAGIC: i64 = 0x444d_4142;
+        const ANON_INODE_FS_MAGIC: i64 = 0x0904_1934;
+        let (path, magic) = match self {
+            Fs::Sysfs => (c"/sys", SYSFS_MAGIC),
+            Fs::Debugfs => (c"/sys", DEBUGFS_MAGIC),
+            Fs::Devtmpfs => (c"/dev", TMPFS_MAGIC),
+            Fs::DmaBuf => (c"/sys", DMA_BUF_MAGIC),
+            Fs::AnonInode => (c"/sys", ANON_INODE_FS_MAGIC),
+        };
+        files::statfs_bytes(path, Some(magic))
     }
 }

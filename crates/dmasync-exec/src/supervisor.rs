@@ -50,6 +50,10 @@ pub(crate) struct Templates {
     /// A 0444 regular file standing for the served sysfs files and links
     /// (their identity is [`Identity::of_node`]'s).
     sys_file: OwnedFd,
+    /// The host directories that hold served entries
+    /// ([`crate::sysfs::HOST_DIRS`], by index) that exist, with their
+    /// identities.
+    host_dirs: Vec<(usize, crate::objects::Key)>,
 }
 
 fn removed_dir(tag: &str) -> io::Result<OwnedFd> {
@@ -103,6 +107,9 @@ impl Templates {
             card0: template("card0", 0o666)?,
             render: template("renderD128", 0o666)?,
             anon: rustix::event::eventfd(0, rustix::event::EventfdFlags::CLOEXEC)?,
+            // The served sysfs links too: an O_PATH|O_NOFOLLOW open of
+            // one is the link itself (systemd's path walk, in libudev,
+            // opens each component so and reads the links it meets).
             path_only: [
                 Node::SwSync,
                 Node::Info,
@@ -112,10 +119,25 @@ impl Templates {
                 Node::RenderD128,
             ]
             .into_iter()
+            .chain(
+                crate::sysfs::TREE
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, e)| matches!(e.kind, crate::sysfs::Kind::Link(_)))
+                    .map(|(i, _)| Node::Sys(i as u8)),
+            )
             .map(|node| Ok((node, template("path", 0o600)?)))
             .collect::<io::Result<_>>()?,
             dirs,
             sys_file: template("sysfs", 0o444)?,
+            host_dirs: crate::sysfs::HOST_DIRS
+                .iter()
+                .enumerate()
+                .filter_map(|(i, d)| {
+                    let st = rustix::fs::stat(d.path).ok()?;
+                    Some((i, (st.st_dev, st.st_ino)))
+                })
+                .collect(),
         })
     }
 
@@ -256,6 +278,18 @@ fn stat_answer(
     }
 }
 
+/// Copies `bytes` to the caller's `buf`: 0, EFAULT, or the error that
+/// made no bytes.
+fn write_answer(n: &Req<'_>, buf: u64, bytes: io::Result<Vec<u8>>) -> Answer {
+    match bytes {
+        Ok(b) => match mem::write(n.pid, buf, &b) {
+            Ok(()) => Answer::Value(0),
+            Err(_) => Answer::Error(libc::EFAULT),
+        },
+        Err(e) => Answer::Error(errno_of(&e)),
+    }
+}
+
 /// An open of a host path reached through a served sysfs link: the
 /// supervisor opens it and the program gets that description (`O_PATH`
 /// files cannot be installed: a read-only open instead).
@@ -306,12 +340,128 @@ fn stat_outside(
     }
 }
 
-/// Whether thread `pid` has `CAP_SYS_ADMIN` in its effective set (its
-/// `/proc/<pid>/status` `CapEff` mask): the kernel's `capable()` as the
+/// One entry of a host directory's listing, at its kernfs position.
+struct HostDirent {
+    pos: u64,
+    ino: u64,
+    d_type: u8,
+    name: Vec<u8>,
+}
+
+/// Where kernfs puts a directory's position once every entry is listed.
+const KERNFS_END: u64 = i32::MAX as u64;
+
+/// The inode number of `fd`'s file (0 if it cannot be had).
+fn st_ino_of(fd: &OwnedFd) -> u64 {
+    rustix::fs::fstat(fd).map_or(0, |st| st.st_ino)
+}
+
+/// Every entry of the directory `dir` is open on, each at its position
+/// (the `d_off` of the entry before it; `.` at 0), read through a new
+/// description of it (the caller's position does not move).
+fn host_listing(dir: &OwnedFd) -> Option<Vec<HostDirent>> {
+    let own = rustix::fs::open(
+        format!("/proc/self/fd/{}", std::os::fd::AsRawFd::as_raw_fd(dir)),
+        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        rustix::fs::Mode::empty(),
+    )
+    .ok()?;
+    let mut entries = Vec::new();
+    let mut buf = vec![std::mem::MaybeUninit::<u8>::uninit(); 32768];
+    let mut dir = rustix::fs::RawDir::new(&own, &mut buf);
+    let mut pos = 0u64;
+    while let Some(e) = dir.next() {
+        let e = e.ok()?;
+        use rustix::fs::FileType;
+        let d_type = match e.file_type() {
+            FileType::Directory => libc::DT_DIR,
+            FileType::Symlink => libc::DT_LNK,
+            FileType::RegularFile => libc::DT_REG,
+            FileType::CharacterDevice => libc::DT_CHR,
+            FileType::BlockDevice => libc::DT_BLK,
+            FileType::Fifo => libc::DT_FIFO,
+            FileType::Socket => libc::DT_SOCK,
+            _ => libc::DT_UNKNOWN,
+        };
+        entries.push(HostDirent {
+            pos,
+            ino: e.ino(),
+            d_type,
+            name: e.file_name().to_bytes().to_vec(),
+        });
+        pos = e.next_entry_cookie();
+    }
+    Some(entries)
+}
+
+/// Encodes the entries at or after position `from` as `linux_dirent64`
+/// records (each `d_off` the next entry's position, the last's
+/// [`KERNFS_END`]) into at most `room` bytes; returns them and the
+/// position to resume at.
+fn host_dirents(entries: &[HostDirent], from: u64, room: usize) -> (Vec<u8>, u64) {
+    let mut out = Vec::new();
+    let mut rest = entries.iter().skip_while(|e| e.pos < from).peekable();
+    while let Some(e) = rest.next() {
+        let len = (8 + 8 + 2 + 1 + e.name.len() + 1 + 7) & !7;
+        if out.len() + len > room {
+            return (out, e.pos);
+        }
+        let next = rest.peek().map_or(KERNFS_END, |n| n.pos);
+        let start = out.len();
+        out.extend_from_slice(&e.ino.to_ne_bytes());
+        out.extend_from_slice(&(next as i64).to_ne_bytes());
+        out.extend_from_slice(&(len as u16).to_ne_bytes());
+        out.push(e.d_type);
+        out.extend_from_slice(&e.name);
+        out.resize(start + len, 0);
+    }
+    (out, KERNFS_END.max(from))
+}
+
+/// The text of the DRM debugfs `clients` file (`drm_clients_info`) for
+/// `files`, oldest first: each file's owner's command name (`<unknown>`
+/// once the process is gone) and pid, the file's minor, whether it is the
+/// current master, whether it is authenticated, the owner's effective uid
+/// (0 once gone) and the file's magic.
+fn clients_text(files: &[Arc<crate::objects::DrmFileObj>]) -> String {
+    use std::fmt::Write;
+    let mut text = format!(
+        "{:>20} {:>5} {:>3} master a {:>5} {:>10}\n",
+        "command", "tgid", "dev", "uid", "magic"
+    );
+    for f in files {
+        let pid = f.owner();
+        let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).ok();
+        let uid = crate::sys::files::ProcStatus::read(pid)
+            .and_then(|s| {
+                s.field("Uid")
+                    .and_then(|v| v.split_whitespace().nth(1))
+                    .and_then(|v| v.parse::<u32>().ok())
+            })
+            .unwrap_or(0);
+        let yn = |b: bool| if b { 'y' } else { 'n' };
+        let _ = writeln!(
+            text,
+            "{:>20} {:5} {:3}   {}    {} {:5} {:10}",
+            comm.as_deref()
+                .map_or("<unknown>", |c| c.trim_end_matches('\n')),
+            pid,
+            f.file.minor_index(),
+            yn(f.file.is_master()),
+            yn(f.file.is_authenticated()),
+            uid,
+            f.file.magic()
+        );
+    }
+    text
+}
+
+/// Whether the thread whose `/proc/<tid>/status` is `status` has
+/// `CAP_SYS_ADMIN` in its effective set (its `CapEff` mask): the kernel's `capable()` as the
 /// DRM core asks it when a file is opened.
-fn has_sys_admin(pid: u32) -> bool {
+fn has_sys_admin(status: Option<&crate::sys::files::ProcStatus>) -> bool {
     const CAP_SYS_ADMIN: u32 = 21;
-    crate::sys::files::ProcStatus::read(pid)
+    status
         .and_then(|s| s.mask("CapEff"))
         .is_some_and(|caps| caps & (1 << CAP_SYS_ADMIN) != 0)
 }
@@ -450,6 +600,8 @@ impl Supervisor {
             }
             libc::SYS_newfstatat => self.stat(n, a[0] as i32, a[1], a[2], a[3] as i32, None),
             libc::SYS_fstat => self.fd_stat(n, a[0] as i32, a[1], 0, None),
+            libc::SYS_statfs => self.statfs(n, a[0], a[1]),
+            libc::SYS_fstatfs => self.fstatfs(n, a[0] as i32, a[1]),
             #[cfg(target_arch = "x86_64")]
             libc::SYS_stat => self.stat(n, libc::AT_FDCWD, a[0], a[1], 0, None),
             #[cfg(target_arch = "x86_64")]
@@ -660,13 +812,11 @@ impl Supervisor {
         let Ok(st) = rustix::fs::stat(format!("/proc/{}/fd/{fd}", n.pid)) else {
             return Some(Answer::Continue);
         };
-        let Some(node) = self
-            .templates
-            .dirs
-            .iter()
-            .find(|d| d.2 == (st.st_dev, st.st_ino))
-            .map(|d| d.0)
-        else {
+        let key = (st.st_dev, st.st_ino);
+        if let Some(&(i, _)) = self.templates.host_dirs.iter().find(|d| d.1 == key) {
+            return self.getdents64_host(n, fd, dirp, count, &crate::sysfs::HOST_DIRS[i]);
+        }
+        let Some(node) = self.templates.dirs.iter().find(|d| d.2 == key).map(|d| d.0) else {
             return Some(Answer::Continue);
         };
         if !self.valid(n) {
@@ -693,6 +843,64 @@ impl Supervisor {
             return Some(Answer::Error(libc::EFAULT));
         }
         if rustix::fs::seek(&file, SeekFrom::Start(next as u64)).is_err() {
+            return Some(Answer::Continue);
+        }
+        Some(Answer::Value(bytes.len() as i64))
+    }
+
+    /// `getdents64` of a host sysfs directory that holds served entries:
+    /// the host's listing, read whole through a description of its own,
+    /// without the hidden names, with the served entries at their kernfs
+    /// positions (the name hashes kernfs lists in). The caller's
+    /// description keeps the position, as kernfs keeps it: the hash of
+    /// the next entry to list (`INT_MAX` at the end).
+    fn getdents64_host(
+        &self,
+        n: &Req<'_>,
+        fd: i32,
+        dirp: u64,
+        count: usize,
+        dir: &crate::sysfs::HostDir,
+    ) -> Option<Answer> {
+        use rustix::fs::SeekFrom;
+        if !self.valid(n) {
+            return None;
+        }
+        let Ok(file) = self.registry.get_fd(n.pid, fd) else {
+            return Some(Answer::Continue);
+        };
+        match rustix::fs::fcntl_getfl(&file) {
+            Ok(fl) if !fl.contains(OFlags::PATH) => {}
+            _ => return Some(Answer::Continue),
+        }
+        let Ok(pos) = rustix::fs::seek(&file, SeekFrom::Current(0)) else {
+            return Some(Answer::Continue);
+        };
+        let Some(mut entries) = host_listing(&file) else {
+            return Some(Answer::Continue);
+        };
+        if let Some(prefix) = dir.hides {
+            entries.retain(|e| !e.name.starts_with(prefix.as_bytes()));
+        }
+        for &(name, d_type, hash) in dir.added {
+            if !entries.iter().any(|e| e.name == name.as_bytes()) {
+                entries.push(HostDirent {
+                    pos: u64::from(hash),
+                    ino: st_ino_of(&file).wrapping_add(u64::from(hash)),
+                    d_type,
+                    name: name.as_bytes().to_vec(),
+                });
+            }
+        }
+        entries.sort_by(|a, b| a.pos.cmp(&b.pos).then_with(|| a.name.cmp(&b.name)));
+        let (bytes, next) = host_dirents(&entries, pos, count);
+        if bytes.is_empty() && entries.iter().any(|e| e.pos >= pos) {
+            return Some(Answer::Error(libc::EINVAL));
+        }
+        if !bytes.is_empty() && mem::write(n.pid, dirp, &bytes).is_err() {
+            return Some(Answer::Error(libc::EFAULT));
+        }
+        if rustix::fs::seek(&file, SeekFrom::Start(next)).is_err() {
             return Some(Answer::Continue);
         }
         Some(Answer::Value(bytes.len() as i64))
@@ -757,7 +965,21 @@ impl Supervisor {
         let Ok(path) = read_path(n, path) else {
             return Some(Answer::Continue);
         };
-        let target = if let Some((_, obj)) = self.proc_fd(n, dirfd, &path, procfs::Entry::Fd) {
+        // An empty path reads the link `dirfd` is an O_PATH open of.
+        let link_fd = if path.is_empty() && self.registry.may_have_objects() {
+            match self.registry.lookup(n.pid, dirfd as u64) {
+                Some(Object::PathOnly(Node::Sys(i))) => match crate::sysfs::TREE[i as usize].kind {
+                    crate::sysfs::Kind::Link(t) => Some(t.as_bytes().to_vec()),
+                    _ => None,
+                },
+                _ => None,
+            }
+        } else {
+            None
+        };
+        let target = if let Some(t) = link_fd {
+            t
+        } else if let Some((_, obj)) = self.proc_fd(n, dirfd, &path, procfs::Entry::Fd) {
             procfs::link_target(&obj)
         } else {
             let Some(place) = self.node_at(n, dirfd, &path, false) else {
@@ -886,22 +1108,24 @@ impl Supervisor {
             Node::Missing => Answer::Error(ENOENT),
             Node::Outside => open_outside(&abs, oflags),
             _ if creat_excl => Answer::Error(EEXIST),
-            // O_NOFOLLOW of a link.
-            n if n.is_link() => Answer::Error(libc::ELOOP),
+            // O_NOFOLLOW of a link: ELOOP, unless O_PATH opens the link
+            // itself (below).
+            n if n.is_link() && !oflags.contains(OFlags::PATH) => Answer::Error(libc::ELOOP),
             n if !n.is_dir() && (slash || oflags.contains(OFlags::DIRECTORY)) => {
                 Answer::Error(ENOTDIR)
             }
             // A sysfs attribute: a snapshot of its text, read-only (the
             // served ones are root's or read-only).
-            Node::Sys(i) if !node.is_dir() => {
-                let crate::sysfs::Kind::File { text, .. } = crate::sysfs::TREE[i as usize].kind
-                else {
-                    return Some(Answer::Error(libc::ELOOP));
+            Node::Sys(i) if !node.is_dir() && !node.is_link() => {
+                let text = match crate::sysfs::TREE[i as usize].kind {
+                    crate::sysfs::Kind::File { text, .. } => std::borrow::Cow::Borrowed(text),
+                    crate::sysfs::Kind::Debug { file, .. } => self.debug_text(file).into(),
+                    _ => return Some(Answer::Error(libc::ELOOP)),
                 };
                 if oflags & OFlags::ACCMODE != OFlags::RDONLY || oflags.contains(OFlags::TRUNC) {
                     Answer::Error(EACCES)
                 } else {
-                    match procfs::text_file(text) {
+                    match procfs::text_file(&text) {
                         Ok(fd) => Answer::Fd { fd, cloexec },
                         Err(e) => Answer::Error(errno_of(&e)),
                     }
@@ -960,10 +1184,16 @@ impl Supervisor {
                 // A DRM file closed before this open has been released (the
                 // new one may become master).
                 self.registry.on_released_drm_files();
+                let status = crate::sys::files::ProcStatus::read(n.pid);
                 let file = self
                     .drm
-                    .open_with(node == Node::RenderD128, has_sys_admin(n.pid));
-                match self.registry.new_drm_file(file, oflags) {
+                    .open_with(node == Node::RenderD128, has_sys_admin(status.as_ref()));
+                let tgid = status
+                    .as_ref()
+                    .and_then(|s| s.field("Tgid"))
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(n.pid);
+                match self.registry.new_drm_file(file, oflags, (tgid, n.pid)) {
                     Ok(fd) => Answer::Fd { fd, cloexec },
                     Err(e) => Answer::Error(errno_of(&e)),
                 }
@@ -982,6 +1212,20 @@ impl Supervisor {
                 }
             }
         })
+    }
+
+    /// The text of one of the DRM device's debugfs files, as it is now.
+    fn debug_text(&self, file: crate::sysfs::DebugFile) -> String {
+        use crate::sysfs::DebugFile;
+        match file {
+            DebugFile::Name => self.drm.name_info(),
+            DebugFile::GemNames => self.drm.gem_names_info(),
+            DebugFile::Clients => {
+                // A file closed before this open is gone from the list.
+                self.registry.on_released_drm_files();
+                clients_text(&self.registry.drm_files())
+            }
+        }
     }
 
     /// A snapshot of `<debugfs>/sync/info` (sync_debug): every open
@@ -1061,6 +1305,56 @@ impl Supervisor {
         let shared = self.templates.shared_inode(&obj);
         let of = shared.unwrap_or(file.as_fd());
         Some(stat_answer(n, of, id, buf, flags, statx_mask))
+    }
+
+    /// `statfs` of a virtual path: the file system the kernel's file is
+    /// on (src/stat.rs, [`crate::stat::Fs`]); a host path reached through
+    /// a served link is the host's.
+    fn statfs(&self, n: &Req<'_>, path: u64, buf: u64) -> Option<Answer> {
+        let Some(Place { node, slash, abs }) = self.node(n, libc::AT_FDCWD, path, true) else {
+            return Some(Answer::Continue);
+        };
+        if !self.valid(n) {
+            return None;
+        }
+        let bytes = match node {
+            Node::NotDir => return Some(Answer::Error(ENOTDIR)),
+            Node::Outside => match std::ffi::CString::new(abs) {
+                Ok(p) => crate::sys::files::statfs_bytes(&p, None),
+                Err(_) => return Some(Answer::Error(ENOENT)),
+            },
+            _ if slash && !node.is_dir() => return Some(Answer::Error(ENOTDIR)),
+            node => match crate::stat::Fs::of_node(node) {
+                Some(fs) => fs.statfs(),
+                None => return Some(Answer::Error(ENOENT)),
+            },
+        };
+        Some(write_answer(n, buf, bytes))
+    }
+
+    /// `fstatfs` of one of our fds or of a served directory: the file
+    /// system the kernel's file is on; any other fd is the kernel's.
+    fn fstatfs(&self, n: &Req<'_>, fd: i32, buf: u64) -> Option<Answer> {
+        let Ok(file) = self.registry.get_fd(n.pid, fd) else {
+            return Some(Answer::Continue);
+        };
+        let Ok(key) = crate::objects::key_of(file.as_fd()) else {
+            return Some(Answer::Continue);
+        };
+        let fs = match self.templates.dirs.iter().find(|d| d.2 == key) {
+            Some(d) => crate::stat::Fs::of_node(d.0),
+            None => self
+                .registry
+                .object_at(key)
+                .and_then(|o| crate::stat::Fs::of_object(&o)),
+        };
+        let Some(fs) = fs else {
+            return Some(Answer::Continue);
+        };
+        if !self.valid(n) {
+            return None;
+        }
+        Some(write_answer(n, buf, fs.statfs()))
     }
 
     fn access(&self, n: &Req<'_>, dirfd: i32, path: u64, mode: i32, flags: i32) -> Option<Answer> {

@@ -24,6 +24,22 @@ pub enum Kind {
     Link(&'static str),
     /// A read-only attribute: its permission bits and its text.
     File { perm: u32, text: &'static str },
+    /// A debugfs file whose text is made as it is opened (a `seq_file`):
+    /// its permission bits and what it shows.
+    Debug { perm: u32, file: DebugFile },
+}
+
+/// The generated files of the DRM device's debugfs directory
+/// (drm_debugfs.c), each a snapshot of the device taken at open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DebugFile {
+    /// `name` (`drm_name_info`): driver, device, master's and device's bus
+    /// ids.
+    Name,
+    /// `clients` (`drm_clients_info`): the open files, oldest first.
+    Clients,
+    /// `gem_names` (`drm_gem_name_info`): the flink names.
+    GemNames,
 }
 
 /// One entry of the served tree, by its canonical path.
@@ -58,6 +74,17 @@ const fn file(path: &'static str, perm: u32, text: &'static str) -> Entry {
     }
 }
 
+const fn debug(path: &'static str, file: DebugFile) -> Entry {
+    Entry {
+        path,
+        kind: Kind::Debug { perm: 0o444, file },
+    }
+}
+
+/// The DRM debugfs directory: one directory per device, named after it,
+/// and a link to it per minor (Linux 6.12's layout).
+const DRI_DEBUG: &str = "/sys/kernel/debug/dri";
+
 /// The served entries. Directories first (their index is their
 /// template's).
 pub static TREE: &[Entry] = &[
@@ -88,6 +115,19 @@ pub static TREE: &[Entry] = &[
         MINOR_CHILDREN,
     ),
     dir("/sys/devices/platform/vgem/drm/renderD128/power", 2, EMPTY),
+    // debugfs lists the newest entry first: the device's directory was
+    // made first, then the render minor's link, then the primary's; the
+    // files in the reverse of drm_debugfs_list's order.
+    dir(DRI_DEBUG, 3, &["0", "128", "vgem"]),
+    dir(
+        "/sys/kernel/debug/dri/vgem",
+        2,
+        &["gem_names", "clients", "name"],
+    ),
+    link(
+        "/sys/bus/platform/devices/vgem",
+        "../../../devices/platform/vgem",
+    ),
     link(
         "/sys/dev/char/226:0",
         "../../devices/platform/vgem/drm/card0",
@@ -104,6 +144,11 @@ pub static TREE: &[Entry] = &[
         "/sys/class/drm/renderD128",
         "../../devices/platform/vgem/drm/renderD128",
     ),
+    link("/sys/kernel/debug/dri/0", "vgem"),
+    link("/sys/kernel/debug/dri/128", "vgem"),
+    debug("/sys/kernel/debug/dri/vgem/name", DebugFile::Name),
+    debug("/sys/kernel/debug/dri/vgem/clients", DebugFile::Clients),
+    debug("/sys/kernel/debug/dri/vgem/gem_names", DebugFile::GemNames),
     file("/sys/class/drm/version", 0o444, "drm 1.1.0 20060810\n"),
     file(
         "/sys/devices/platform/vgem/uevent",
@@ -158,6 +203,51 @@ pub static TREE: &[Entry] = &[
     ),
 ];
 
+/// A host sysfs directory that holds served entries: its listing
+/// (`getdents64`) gains them, in the kernel's order, and loses the host's
+/// names that are hidden.
+#[derive(Debug)]
+pub struct HostDir {
+    pub path: &'static str,
+    /// The served entries in it: name, `d_type` and the kernfs hash of the
+    /// name (its position in the directory: kernfs lists a directory in
+    /// order of its children's name hashes, the same on every kernel; the
+    /// values are the positions Linux 6.12 gave them in the oracle).
+    pub added: &'static [(&'static str, u8, u32)],
+    /// A prefix of the host's names that are not listed (the host's DRM
+    /// minors, whose nodes `/dev/dri` hides).
+    pub hides: Option<&'static str>,
+}
+
+/// The host directories that hold served entries. Without them a program
+/// that enumerates devices by listing `/sys/class` (libudev's
+/// enumerator, IGT's `lsgpu`) never finds `drm` on a host without a GPU.
+pub static HOST_DIRS: &[HostDir] = &[
+    HostDir {
+        path: "/sys/class",
+        added: &[("drm", libc::DT_DIR, 2128581942)],
+        hides: None,
+    },
+    HostDir {
+        path: "/sys/devices/platform",
+        added: &[("vgem", libc::DT_DIR, 2079486081)],
+        hides: None,
+    },
+    HostDir {
+        path: "/sys/bus/platform/devices",
+        added: &[("vgem", libc::DT_LNK, 2079486081)],
+        hides: None,
+    },
+    HostDir {
+        path: CHAR_DIR,
+        added: &[
+            ("226:0", libc::DT_LNK, 1609872069),
+            ("226:128", libc::DT_LNK, 1837152957),
+        ],
+        hides: Some(HIDDEN_PREFIX),
+    },
+];
+
 /// The directory whose names starting with [`HIDDEN_PREFIX`] are all
 /// ours: the host's other DRM minors are hidden, as `/dev/dri` hides
 /// their nodes.
@@ -200,8 +290,19 @@ pub fn missing(abs: &[u8]) -> Option<bool> {
 /// it contains a served top directory, or its last component is the name
 /// of a served entry.
 pub fn may_name(path: &[u8], last: &[u8]) -> bool {
-    const TOPS: &[&str] = &["/sys/class/drm", "/sys/dev/char/226:", VGEM];
+    const TOPS: &[&str] = &[
+        "/sys/class/drm",
+        "/sys/dev/char/226:",
+        VGEM,
+        DRI_DEBUG,
+        "/sys/bus/platform/devices/vgem",
+    ];
     const NAMES: &[&[u8]] = &[
+        b"0",
+        b"128",
+        b"name",
+        b"clients",
+        b"gem_names",
         b"drm",
         b"version",
         b"226:0",

@@ -132,6 +132,8 @@ const PROBES: &[&str] = &[
     "stat",
     "procfd",
     "sysfs",
+    "debugfs",
+    "udev",
     "libdrm",
 ];
 
@@ -558,6 +560,8 @@ c_probe!(diff_vgem_expiry, "vgem-expiry");
 c_probe!(diff_stat, "stat");
 c_probe!(diff_procfd, "procfd");
 c_probe!(diff_sysfs, "sysfs");
+c_probe!(diff_debugfs, "debugfs");
+c_probe!(diff_udev, "udev");
 c_probe!(diff_libdrm, "libdrm");
 
 /// The Rust probe (rustix ioctls) gives the C probe's answers.

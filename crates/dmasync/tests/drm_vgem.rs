@@ -1491,6 +1491,65 @@ fn flink_name_goes_with_the_last_handle() {
     assert_eq!(flink(&master, h2), (0, name), "the name is free again");
 }
 
+/// drm_debugfs.c's `name`: the master's bus id appears once SET_VERSION
+/// gave it one, and goes with the master.
+#[test]
+fn debugfs_name_shows_the_masters_bus_id() {
+    let dev = Device::new();
+    assert_eq!(dev.name_info(), "vgem dev=vgem unique=vgem\n");
+    let master = dev.open(false);
+    assert_eq!(dev.name_info(), "vgem dev=vgem unique=vgem\n");
+    assert_eq!(set_version(&master, (1, 4), (-1, -1)).0, 0);
+    assert_eq!(dev.name_info(), "vgem dev=vgem master=vgem unique=vgem\n");
+    assert_eq!(call(&master, DRM_IOCTL_DROP_MASTER, &[]).ret(), 0);
+    assert_eq!(dev.name_info(), "vgem dev=vgem unique=vgem\n");
+}
+
+/// drm_debugfs.c's `gem_names`: one line per name, with the handle count
+/// and the references of the handles (one) and of an exported dma-buf
+/// (kept while the object has handles).
+#[test]
+fn debugfs_gem_names_count_handles_and_the_export() {
+    let dev = Device::new();
+    let master = dev.open_with(false, true);
+    let other = dev.open_with(false, true);
+    let header = "  name     size handles refcount\n";
+    assert_eq!(dev.gem_names_info(), header);
+    let h = dumb(&master);
+    assert_eq!(dev.gem_names_info(), header, "no name yet");
+    let (_, name) = flink(&master, h);
+    assert_eq!(
+        dev.gem_names_info(),
+        format!("{header}     1    16384       1        1\n")
+    );
+    assert_eq!(gem_open(&other, name).0, 0);
+    let buf = master.prime_handle_to_fd(h, 0).expect("export");
+    drop(buf);
+    assert_eq!(
+        dev.gem_names_info(),
+        format!("{header}     1    16384       2        2\n")
+    );
+    drop(other);
+    assert_eq!(
+        dev.gem_names_info(),
+        format!("{header}     1    16384       1        2\n")
+    );
+    drop(master);
+    assert_eq!(dev.gem_names_info(), header);
+}
+
+/// drm_debugfs.c's `clients` reads each file's minor and magic.
+#[test]
+fn debugfs_clients_minor_and_magic() {
+    let dev = Device::new();
+    let primary = dev.open(false);
+    let render = dev.open(true);
+    assert_eq!((primary.minor_index(), render.minor_index()), (0, 128));
+    assert_eq!(primary.magic(), 0);
+    let (_, magic) = get_magic(&primary);
+    assert_eq!(primary.magic(), magic);
+}
+
 // ---------------------------------------------------------------- fuzzing the dispatcher
 
 mod dispatch_props {

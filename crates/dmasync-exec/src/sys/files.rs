@@ -28,6 +28,30 @@ pub fn stat_bytes(st: &libc::stat) -> Vec<u8> {
     bytes.to_vec()
 }
 
+/// `statfs(path)` as the raw `struct statfs` bytes a program's buffer
+/// receives, with the file system type replaced by `f_type` if given.
+pub fn statfs_bytes(path: &std::ffi::CStr, f_type: Option<i64>) -> io::Result<Vec<u8>> {
+    // SAFETY: all-zero is a valid `struct statfs` (plain integers).
+    let mut st: libc::statfs = unsafe { std::mem::zeroed() };
+    // SAFETY: `path` is a valid C string; the kernel writes one `struct
+    // statfs` into `st`.
+    if unsafe { libc::statfs(path.as_ptr(), &mut st) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    if let Some(t) = f_type {
+        st.f_type = t as _;
+    }
+    // SAFETY: `st` is plain old data of exactly this size, fully
+    // initialised (zeroed, then written by the kernel).
+    let bytes = unsafe {
+        std::slice::from_raw_parts(
+            (&st as *const libc::statfs).cast::<u8>(),
+            std::mem::size_of::<libc::statfs>(),
+        )
+    };
+    Ok(bytes.to_vec())
+}
+
 /// Size of `struct statx` (fixed by the UAPI).
 pub const STATX_SIZE: usize = 256;
 

@@ -172,6 +172,9 @@ fn always_notified() -> Vec<u32> {
         libc::SYS_epoll_ctl as u32,
         // Only the file tells whether it is a virtual directory.
         libc::SYS_getdents64 as u32,
+        // The virtual files' file systems (sysfs, debugfs, devtmpfs).
+        libc::SYS_statfs as u32,
+        libc::SYS_fstatfs as u32,
     ];
     #[cfg(target_arch = "x86_64")]
     v.extend([

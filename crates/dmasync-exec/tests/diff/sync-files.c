@@ -329,6 +329,46 @@ static void other_processes(void)
 	close(tl);
 }
 
+/* A timeline's release signals its pending points with -ENOENT within the
+ * close(): the very next poll, ppoll or select that does not wait sees
+ * their sync files ready (tried many times, as a late release is a race). */
+static int ready_after_close(int how)
+{
+	int tl = open_timeline(), f = create_fence(tl, 1), r;
+	struct pollfd p = { .fd = f, .events = POLLIN };
+	struct timespec zero = { 0, 0 };
+	struct timeval tv = { 0, 0 };
+	fd_set rd;
+
+	close(tl);
+	if (how == 0) {
+		r = poll(&p, 1, 0);
+	} else if (how == 1) {
+		r = ppoll(&p, 1, &zero, NULL);
+	} else {
+		FD_ZERO(&rd);
+		FD_SET(f, &rd);
+		r = select(f + 1, &rd, NULL, NULL, &tv);
+	}
+	if (r == 1 && how < 2 && p.revents != POLLIN)
+		r = -1;
+	if (r == 1 && file_status(f) != -ENOENT)
+		r = -1;
+	close(f);
+	return r == 1;
+}
+
+static void closed_timeline(void)
+{
+	static const char *const name[] = { "poll", "ppoll", "select" };
+	for (int how = 0; how < 3; how++) {
+		int ready = 0;
+		for (int i = 0; i < 100; i++)
+			ready += ready_after_close(how);
+		out("closed timeline: %s at once, ready -ENOENT %d/100", name[how], ready);
+	}
+}
+
 int main(void)
 {
 	probe_init();
@@ -336,6 +376,7 @@ int main(void)
 	timeline_fd();
 	not_known();
 	epolls();
+	closed_timeline();
 	other_processes();
 	out("end");
 	return 0;

@@ -363,6 +363,52 @@ impl Device {
         &VGEM_DRIVER
     }
 
+    /// The text of the device's debugfs `name` file (`drm_name_info`):
+    /// the driver's name, its platform device's, the current master's bus
+    /// id when SET_VERSION gave it one, and the device's bus id:
+    /// `vgem dev=vgem[ master=vgem] unique=vgem\n`.
+    ///
+    /// Locking: takes the device's master lock, then the master's.
+    #[doc(alias = "drm_name_info")]
+    pub fn name_info(&self) -> String {
+        let current = self.inner.master.lock();
+        let mut text = format!("{} dev={VGEM_BUS_ID}", VGEM_DRIVER.name);
+        if let Some(m) = current.as_ref() {
+            let unique = *m.unique.lock();
+            if !unique.is_empty() {
+                text.push_str(" master=");
+                text.push_str(unique);
+            }
+        }
+        text.push_str(" unique=");
+        text.push_str(VGEM_BUS_ID);
+        text.push('\n');
+        text
+    }
+
+    /// The text of the device's debugfs `gem_names` file
+    /// (`drm_gem_name_info`): a header, then one line per flink name in
+    /// increasing order with the object's size, handle count and
+    /// reference count. The references counted are the one all handles
+    /// share and the one of a dma-buf exported from the object (kept while
+    /// it has handles); the kernel also counts each mapping of the object
+    /// through the DRM file, which the model does not see.
+    ///
+    /// Locking: takes the name table's lock, then each object's.
+    #[doc(alias = "drm_gem_name_info")]
+    pub fn gem_names_info(&self) -> String {
+        use std::fmt::Write;
+        let names = self.inner.names.lock();
+        let mut text = String::from("  name     size handles refcount\n");
+        for (name, obj) in names.iter() {
+            let handles = obj.handle_count();
+            let refs = usize::from(handles > 0)
+                + usize::from(!obj.is_imported() && obj.dma_buf().is_some());
+            let _ = writeln!(text, "{name:6} {:8} {handles:7} {refs:8}", obj.size());
+        }
+        text
+    }
+
     /// Opens the render node (`render`) or the primary node, as a process
     /// without `CAP_SYS_ADMIN` (`drm_open`).
     #[doc(alias = "drm_open")]
@@ -495,6 +541,25 @@ impl DrmFile {
         let _current = self.dev.master.lock();
         let was = self.auth.lock().was_master;
         was
+    }
+
+    /// The magic GET_MAGIC gave this file (`magic`), 0 until then.
+    ///
+    /// Locking: takes the device's master lock, then the file's.
+    pub fn magic(&self) -> u32 {
+        let _current = self.dev.master.lock();
+        let magic = self.auth.lock().magic;
+        magic
+    }
+
+    /// The index of the minor the file was opened on (`minor->index`): 128
+    /// for the render node, 0 for the primary one.
+    pub fn minor_index(&self) -> u32 {
+        if self.render {
+            128
+        } else {
+            0
+        }
     }
 
     /// Whether this file is authenticated (`authenticated`).
