@@ -209,6 +209,38 @@ fn tests() -> Vec<Test> {
         ));
     }
     v.push((
+        "bench_table_prints_every_row",
+        Box::new(|| {
+            let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/probes");
+            let tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
+            for name in ["bench_inc", "bench_poll", "bench_sync", "bench_table"] {
+                let status = Command::new("gcc")
+                    .args(["-O2", "-Wall", "-Werror"])
+                    .arg(dir.join(format!("{name}.c")))
+                    .arg("-o")
+                    .arg(tmp.join(name))
+                    .status()
+                    .map_err(|e| e.to_string())?;
+                if !status.success() {
+                    return Err(format!("gcc failed on {name}.c"));
+                }
+            }
+            let out = Command::new(std::env::current_exe().expect("own path"))
+                .env(HELPER, "1")
+                .arg(tmp.join("bench_table"))
+                .arg("40")
+                .output()
+                .map_err(|e| e.to_string())?;
+            let text = String::from_utf8_lossy(&out.stdout);
+            let rows: Vec<&str> = text.lines().collect();
+            // Every row has a figure: no device is missing under exec.
+            let bad: Vec<&&str> = rows.iter().filter(|l| !l.ends_with(" ns/op")).collect();
+            (out.status.success() && rows.len() == 12 && bad.is_empty())
+                .then_some(())
+                .ok_or(format!("{:?}: {text}", out.status))
+        }),
+    ));
+    v.push((
         "missing_program_is_an_error",
         Box::new(|| {
             let code = run_exec(&["/nonexistent/program".as_ref()]);
