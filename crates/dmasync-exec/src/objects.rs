@@ -36,7 +36,7 @@ use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::sync::Arc;
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use dmasync::buf::DmaBuf;
 use dmasync::drm::DrmFile;
@@ -64,6 +64,21 @@ pub struct SyncFileObj {
     pub raw_name: [u8; 32],
     write_end: Arc<OwnedFd>,
     callback: Mutex<Option<CallbackId>>,
+    /// Whether the program set O_NONBLOCK (F_SETFL) on its description;
+    /// the pipe standing for it is non-blocking whatever this says.
+    nonblock: AtomicBool,
+}
+
+impl SyncFileObj {
+    /// Whether the program's description is non-blocking (its `F_SETFL`).
+    pub fn nonblock(&self) -> bool {
+        self.nonblock.load(Ordering::Relaxed)
+    }
+
+    /// Records the program's `F_SETFL` of `O_NONBLOCK`.
+    pub fn set_nonblock(&self, on: bool) {
+        self.nonblock.store(on, Ordering::Relaxed);
+    }
 }
 
 /// An open sw_sync debugfs file: one timeline.
@@ -649,6 +664,7 @@ impl Registry {
             raw_name,
             write_end: w.clone(),
             callback: Mutex::new(None),
+            nonblock: AtomicBool::new(false),
         });
         self.maps
             .lock()

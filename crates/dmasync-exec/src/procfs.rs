@@ -155,6 +155,32 @@ const O_LARGEFILE: u32 = 0o400_000;
 #[cfg(not(target_arch = "aarch64"))]
 const O_LARGEFILE: u32 = 0o100_000;
 
+/// The file status flags the kernel's file for `obj` has (what `F_GETFL`
+/// and fdinfo's `flags` show, fdinfo adding `O_CLOEXEC`), from `real`,
+/// those of the file standing for it.
+pub(crate) fn status_flags(obj: &Object, real: u32) -> u32 {
+    match obj {
+        // The file was made by the exporter: access mode and O_NONBLOCK
+        // only (no O_LARGEFILE).
+        Object::DmaBuf(_) => real & !O_LARGEFILE,
+        // anon_inode_getfile with no flags: O_RDONLY; the pipe standing
+        // for it is always non-blocking, the kernel's file only when the
+        // program asked.
+        Object::SyncFile(f) => {
+            let nonblock = if f.nonblock() {
+                libc::O_NONBLOCK as u32
+            } else {
+                0
+            };
+            (real & !(O_LARGEFILE | libc::O_NONBLOCK as u32)) | nonblock
+        }
+        // Opened by the program: its access mode (the pipe's read end is
+        // O_RDONLY) and O_LARGEFILE.
+        Object::Drm(d) => (real & !(libc::O_ACCMODE as u32)) | d.access_mode() | O_LARGEFILE,
+        _ => real,
+    }
+}
+
 /// The text of `/proc/<pid>/fdinfo/N` for our `obj`, from the real
 /// fdinfo `real` of the file standing for it (its generic lines: `pos`,
 /// `flags`, `mnt_id`, `ino`; `ino` replaced by the given inode number when
@@ -171,24 +197,10 @@ pub(crate) fn fdinfo_text(obj: &Object, real: &str, refs: usize, ino: Option<u64
             // The kernel's dma-buf llseek never moves the position.
             ("pos", Object::DmaBuf(_)) => "0".to_owned(),
             ("flags", _) => {
-                let Ok(mut f) = u32::from_str_radix(v, 8) else {
+                let Ok(f) = u32::from_str_radix(v, 8) else {
                     continue;
                 };
-                match obj {
-                    // The file was made by the exporter: access mode and
-                    // O_NONBLOCK only (no O_LARGEFILE).
-                    Object::DmaBuf(_) => f &= !O_LARGEFILE,
-                    // anon_inode_getfile with no flags: O_RDONLY; the
-                    // pipe standing for it is non-blocking.
-                    Object::SyncFile(_) => f &= !(O_LARGEFILE | libc::O_NONBLOCK as u32),
-                    // Opened by the program: its access mode (the pipe's
-                    // read end is O_RDONLY) and O_LARGEFILE.
-                    Object::Drm(d) => {
-                        f = (f & !(libc::O_ACCMODE as u32)) | d.access_mode() | O_LARGEFILE
-                    }
-                    _ => {}
-                }
-                format!("0{f:o}")
+                format!("0{:o}", status_flags(obj, f))
             }
             // The inode the kernel's file shares with the others of its
             // kind, as fstat reports it.

@@ -164,6 +164,7 @@ impl Identity {
         if let Some(size) = self.size {
             st.st_size = size as libc::off_t;
         }
+        st.st_blocks = self.blocks(st.st_size as u64) as libc::blkcnt_t;
         Ok(files::stat_bytes(&st))
     }
 
@@ -185,6 +186,21 @@ impl Identity {
         if let Some(size) = self.size {
             put(STX_SIZE, &size.to_ne_bytes());
         }
+        let size = u64::from_ne_bytes(b[STX_SIZE..STX_SIZE + 8].try_into().unwrap_or([0; 8]));
+        let blocks = self.blocks(size);
+        b[STX_BLOCKS..STX_BLOCKS + 8].copy_from_slice(&blocks.to_ne_bytes());
+    }
+
+    /// The 512-byte blocks stat counts for a file of `size` bytes: the
+    /// kernel sets a dma-buf's inode bytes to its size whatever memory
+    /// is populated; its devices, debugfs and anonymous files have none
+    /// (the memfds standing for them count their pages).
+    fn blocks(&self, size: u64) -> u64 {
+        if self.fmt == 0 && self.size.is_none() {
+            size / 512
+        } else {
+            0
+        }
     }
 }
 
@@ -192,6 +208,7 @@ impl Identity {
 const STX_NLINK: usize = 16;
 const STX_MODE: usize = 28;
 const STX_SIZE: usize = 40;
+const STX_BLOCKS: usize = 48;
 const STX_RDEV_MAJOR: usize = 128;
 const STX_RDEV_MINOR: usize = 132;
 
@@ -205,6 +222,7 @@ mod tests {
         assert_eq!(std::mem::offset_of!(libc::statx, stx_nlink), STX_NLINK);
         assert_eq!(std::mem::offset_of!(libc::statx, stx_mode), STX_MODE);
         assert_eq!(std::mem::offset_of!(libc::statx, stx_size), STX_SIZE);
+        assert_eq!(std::mem::offset_of!(libc::statx, stx_blocks), STX_BLOCKS);
         assert_eq!(
             std::mem::offset_of!(libc::statx, stx_rdev_major),
             STX_RDEV_MAJOR
@@ -267,6 +285,11 @@ mod tests {
         assert_eq!(
             u64::from_ne_bytes(x[STX_SIZE..STX_SIZE + 8].try_into().expect("8")),
             12288
+        );
+        assert_eq!(
+            u64::from_ne_bytes(x[STX_BLOCKS..STX_BLOCKS + 8].try_into().expect("8")),
+            24,
+            "its size in blocks, no page being populated"
         );
     }
 }

@@ -588,6 +588,7 @@ impl Supervisor {
             libc::SYS_mmap => crate::mmap::serve(&self.registry, n.listener, n.notif),
             libc::SYS_lseek => self.lseek(n, a[0] as i32, a[1] as i64, a[2] as u32),
             libc::SYS_fallocate => self.fallocate(n, a[0] as i32, [a[1], a[2], a[3]]),
+            libc::SYS_fcntl => self.fcntl(n, a[0] as i32, a[1] as i32, a[2]),
             libc::SYS_getdents64 => self.getdents64(n, a[0] as i32, a[1], a[2] as usize),
             #[cfg(target_arch = "x86_64")]
             libc::SYS_open => self.open(n, libc::AT_FDCWD, a[0], a[1] as i32),
@@ -778,6 +779,61 @@ impl Supervisor {
             Err(e) => Answer::Error(e),
             Ok(()) => Answer::Error(refused),
         })
+    }
+
+    /// `fcntl` commands whose answer for our fds is not their stand-ins':
+    /// the kernel's dma-bufs, devices and debugfs files have no seals
+    /// (EINVAL, or EPERM for adding through a read-only description,
+    /// where the memfds standing for them have some), and the
+    /// status flags are the kernel's file's (no `O_LARGEFILE` on a
+    /// dma-buf, a sync file's `O_NONBLOCK` only when the program set it,
+    /// a DRM file's open mode).
+    fn fcntl(&self, n: &Req<'_>, fd: i32, cmd: i32, arg: u64) -> Option<Answer> {
+        if !self.registry.may_have_objects() {
+            return Some(Answer::Continue);
+        }
+        let named = match self.registry.lookup_with_fd(n.pid, fd) {
+            Ok(Some(named)) => named,
+            Ok(None) => return Some(Answer::Continue),
+            Err(e) => return Some(Answer::Error(e)),
+        };
+        // An O_PATH stand-in is read-only and the kernel's O_PATH file
+        // refuses these commands but F_GETFL: left to the kernel.
+        if matches!(named.obj, Object::PathOnly(_)) {
+            return Some(Answer::Continue);
+        }
+        let answer = match cmd {
+            libc::F_GET_SEALS => Answer::Error(libc::EINVAL),
+            // Sealing asks for a writable description first.
+            libc::F_ADD_SEALS if named.access_mode() == OFlags::RDONLY.bits() => {
+                Answer::Error(libc::EPERM)
+            }
+            libc::F_ADD_SEALS => Answer::Error(libc::EINVAL),
+            libc::F_GETFL => match rustix::fs::fcntl_getfl(&named.file) {
+                Ok(f) => Answer::Value(crate::procfs::status_flags(&named.obj, f.bits()).into()),
+                Err(e) => Answer::Error(e.raw_os_error()),
+            },
+            libc::F_SETFL => match &named.obj {
+                // The pipe stays non-blocking (a read of a pending sync
+                // file must not hang); the program's wish is recorded.
+                Object::SyncFile(f) => {
+                    let asked = OFlags::from_bits_retain(arg as u32);
+                    match rustix::fs::fcntl_setfl(&named.file, asked | OFlags::NONBLOCK) {
+                        Ok(()) => {
+                            f.set_nonblock(asked.contains(OFlags::NONBLOCK));
+                            Answer::Value(0)
+                        }
+                        Err(e) => Answer::Error(e.raw_os_error()),
+                    }
+                }
+                _ => return Some(Answer::Continue),
+            },
+            _ => return Some(Answer::Continue),
+        };
+        if !self.valid(n) {
+            return None;
+        }
+        Some(answer)
     }
 
     /// The directory a relative path of the caller starts from.

@@ -28,12 +28,6 @@ const KNOWN: &[(&str, &str, &str, &str)] = &[
         "a DRM file is a pipe's read end (so that it polls and epolls as the kernel's)",
     ),
     (
-        "vgem",
-        "card0: F_GETFL access mode O_RDWR",
-        "card0: F_GETFL access mode other",
-        "a DRM file is a pipe's read end: O_RDONLY (an O_RDWR one would poll POLLOUT)",
-    ),
-    (
         "sync-files",
         "sync file: read EINVAL",
         "sync file: read EAGAIN",

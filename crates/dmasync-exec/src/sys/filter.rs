@@ -33,6 +33,17 @@ pub const IOCTL_TYPES: [u8; 6] = [b'b', b'>', b'W', b'u', b'H', b'd'];
 /// ENOTTY or EINVAL.
 pub const FIONREAD: u32 = libc::FIONREAD as u32;
 
+/// The `fcntl` commands that are sent: the kernel's dma-bufs, devices and
+/// debugfs files have no seals (their stand-ins are memfds), and their
+/// status flags are not their stand-ins' (`O_LARGEFILE`, a pipe's
+/// `O_NONBLOCK`).
+pub const FCNTL_CMDS: [u32; 4] = [
+    libc::F_GETFL as u32,
+    libc::F_SETFL as u32,
+    libc::F_GET_SEALS as u32,
+    libc::F_ADD_SEALS as u32,
+];
+
 /// One instruction of a classic-BPF program (`struct sock_filter`).
 pub type Insn = libc::sock_filter;
 
@@ -204,6 +215,7 @@ pub fn program() -> Vec<Insn> {
         jset(X32_SYSCALL_BIT, Allow, Next),
         jeq(libc::SYS_ioctl as u32, Label("ioctl"), Next),
         jeq(libc::SYS_mmap as u32, Label("mmap"), Next),
+        jeq(libc::SYS_fcntl as u32, Label("fcntl"), Next),
     ];
     for nr in always_notified() {
         ops.push(jeq(nr, Notify, Next));
@@ -217,6 +229,15 @@ pub fn program() -> Vec<Insn> {
     ops.push(Op::Stmt(BPF_ALU | BPF_AND | BPF_K, 0xff));
     for t in IOCTL_TYPES {
         ops.push(jeq(u32::from(t), Notify, Next));
+    }
+    ops.push(Op::Jump(BPF_JMP | BPF_JEQ | BPF_K, 0, Allow, Allow));
+
+    // fcntl: the commands whose answer differs for the files standing for
+    // ours (seals, the status flags); the others stay native.
+    ops.push(Op::Label("fcntl"));
+    ops.push(ld(off_arg_lo(1)));
+    for cmd in FCNTL_CMDS {
+        ops.push(jeq(cmd, Notify, Next));
     }
     ops.push(Op::Jump(BPF_JMP | BPF_JEQ | BPF_K, 0, Allow, Allow));
 
@@ -301,6 +322,25 @@ mod tests {
         );
         assert!(notify(call(libc::SYS_lseek, [3, 0, 0, 0, 0, 0])));
         assert!(notify(call(libc::SYS_fallocate, [3, 0, 0, 4096, 0, 0])));
+        for cmd in [
+            libc::F_GETFL,
+            libc::F_SETFL,
+            libc::F_GET_SEALS,
+            libc::F_ADD_SEALS,
+        ] {
+            assert!(notify(call(libc::SYS_fcntl, [3, cmd as u64, 0, 0, 0, 0])));
+        }
+        for cmd in [
+            libc::F_GETFD,
+            libc::F_SETFD,
+            libc::F_DUPFD_CLOEXEC,
+            libc::F_SETLK,
+        ] {
+            assert!(
+                !notify(call(libc::SYS_fcntl, [3, cmd as u64, 0, 0, 0, 0])),
+                "fcntl {cmd} stays native"
+            );
+        }
         assert!(!notify(call(libc::SYS_read, [0; 6])));
         assert!(!notify(call(libc::SYS_getppid, [0; 6])));
         assert!(notify(call(libc::SYS_newfstatat, [0, 0, 0, 0, 0, 0])));

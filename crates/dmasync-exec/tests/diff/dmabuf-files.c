@@ -94,6 +94,19 @@ static void files(const char *k, int (*make)(void))
 	out("%s: dup has the same inode %s", k, yesno(sd.st_ino == sa.st_ino && sd.st_dev == sa.st_dev));
 	close(d);
 	out("%s: FD_CLOEXEC %s, access mode %d", k, yesno(fcntl(a, F_GETFD) & FD_CLOEXEC), fcntl(a, F_GETFL) & O_ACCMODE);
+	out("%s: F_GETFL 0%o", k, fcntl(a, F_GETFL));
+	out("%s: F_SETFL O_NONBLOCK %s", k, rc(fcntl(a, F_SETFL, O_NONBLOCK)));
+	out("%s: then F_GETFL 0%o", k, fcntl(a, F_GETFL));
+	out("%s: F_SETFL 0 %s", k, rc(fcntl(a, F_SETFL, 0)));
+	out("%s: then F_GETFL 0%o", k, fcntl(a, F_GETFL));
+	out("%s: F_GET_SEALS %s", k, rc(fcntl(a, F_GET_SEALS)));
+	out("%s: F_ADD_SEALS F_SEAL_WRITE %s", k, rc(fcntl(a, F_ADD_SEALS, F_SEAL_WRITE)));
+	{
+		struct statx sx = { 0 };
+		int r = statx(a, "", AT_EMPTY_PATH, STATX_BASIC_STATS, &sx);
+		out("%s: st_blocks %lld, statx %s stx_blocks %llu", k, (long long)sa.st_blocks, rc(r),
+		    (unsigned long long)sx.stx_blocks);
+	}
 	out("%s: read %s", k, rc(read(a, &byte, 1)));
 	out("%s: write %s", k, rc(write(a, "x", 1)));
 	out("%s: pread %s", k, rc(pread(a, &byte, 1, 0)));
@@ -182,6 +195,12 @@ int main(void)
 			out("stat %s %s type %s", paths[i], rc(r),
 			    r ? "-" : S_ISCHR(st.st_mode) ? "char" : S_ISDIR(st.st_mode) ? "dir" : "other");
 		}
+		out("heap device: F_GETFL 0%o, F_GET_SEALS %s", fcntl(heap_fd, F_GETFL), rc(fcntl(heap_fd, F_GET_SEALS)));
+		out("udmabuf device: F_GETFL 0%o, F_GET_SEALS %s", fcntl(udmabuf_fd, F_GETFL),
+		    rc(fcntl(udmabuf_fd, F_GET_SEALS)));
+		out("card0: F_GETFL 0%o, F_GET_SEALS %s, F_ADD_SEALS %s", fcntl(card, F_GETFL),
+		    rc(fcntl(card, F_GET_SEALS)), rc(fcntl(card, F_ADD_SEALS, F_SEAL_SEAL)));
+		out("heap device: F_ADD_SEALS %s", rc(fcntl(heap_fd, F_ADD_SEALS, F_SEAL_SEAL)));
 		out("heap device: lseek %s", rc(lseek(heap_fd, 0, SEEK_SET)));
 		out("udmabuf device: lseek %s", rc(lseek(udmabuf_fd, 0, SEEK_SET)));
 		out("heap device: fallocate %s", rc(fallocate(heap_fd, 0, 0, PAGE)));

@@ -76,6 +76,12 @@ static void sync_file_fd(void)
 
 	out("sync file: FD_CLOEXEC %s", cloexec_of(f));
 	out("sync file: access mode %s", rw_of(f));
+	out("sync file: F_GETFL 0%o, F_GET_SEALS %s", fcntl(f, F_GETFL), rc(fcntl(f, F_GET_SEALS)));
+	out("sync file: F_SETFL O_NONBLOCK %s", rc(fcntl(f, F_SETFL, O_NONBLOCK)));
+	out("sync file: then F_GETFL 0%o", fcntl(f, F_GETFL));
+	out("sync file: F_ADD_SEALS %s", rc(fcntl(f, F_ADD_SEALS, F_SEAL_WRITE)));
+	out("sync file: F_SETFL 0 %s", rc(fcntl(f, F_SETFL, 0)));
+	out("sync file: then F_GETFL 0%o", fcntl(f, F_GETFL));
 	out("sync file: fstat %s", mode_of(f));
 	out("sync file: lseek 0 SEEK_SET %s", rc(lseek(f, 0, SEEK_SET)));
 	out("sync file: lseek 0 SEEK_END %s", rc(lseek(f, 0, SEEK_END)));
@@ -133,6 +139,8 @@ static void timeline_fd(void)
 	nocloexec = open(SW_SYNC, O_RDWR);
 	out("timeline: FD_CLOEXEC without O_CLOEXEC %s", cloexec_of(nocloexec));
 	out("timeline: access mode %s", rw_of(tl));
+	out("timeline: F_GETFL 0%o, F_GET_SEALS %s, F_ADD_SEALS %s", fcntl(tl, F_GETFL), rc(fcntl(tl, F_GET_SEALS)),
+	    rc(fcntl(tl, F_ADD_SEALS, F_SEAL_WRITE)));
 	out("timeline: fstat %s", mode_of(tl));
 	out("timeline: stat path %s", rc(stat(SW_SYNC, &st)));
 	out("timeline: stat path mode=%o size=%lld", st.st_mode, (long long)st.st_size);
