@@ -56,6 +56,8 @@ pub enum Kind {
     Udmabuf,
     /// An `O_PATH` open of a virtual file.
     PathOnly,
+    /// An open sysfs attribute (no ioctls of its own).
+    SysAttr,
 }
 
 impl Object {
@@ -69,6 +71,7 @@ impl Object {
             Object::Heap => Kind::Heap,
             Object::Udmabuf => Kind::Udmabuf,
             Object::PathOnly(_) => Kind::PathOnly,
+            Object::SysAttr(_) => Kind::SysAttr,
         }
     }
 }

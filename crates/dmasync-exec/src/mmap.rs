@@ -198,9 +198,11 @@ fn plan(obj: &Object, a: &Args, access: u32) -> Result<Plan, i32> {
             })
         }
         // Files without an mmap: the debugfs timeline, the heap and
-        // udmabuf devices (ENODEV after the generic checks); an O_PATH
+        // udmabuf devices, a sysfs attribute (ENODEV after the generic
+        // checks); an O_PATH
         // file is not open for mapping at all.
-        Object::Timeline(_) | Object::Heap | Object::Udmabuf => {
+        // A sysfs attribute: kernfs maps only binary attributes.
+        Object::Timeline(_) | Object::Heap | Object::Udmabuf | Object::SysAttr(_) => {
             a.generic_check(access)?;
             Err(libc::ENODEV)
         }

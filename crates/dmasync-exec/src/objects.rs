@@ -194,6 +194,11 @@ pub enum Object {
     /// An `O_PATH` open of a virtual file: every ioctl is EBADF, as on a
     /// file that is not open.
     PathOnly(crate::paths::Node),
+    /// An open sysfs attribute, by its index in [`crate::sysfs::TREE`]: a
+    /// read-only description of its sealed file, which reads as the
+    /// kernel's; what differs (its size, seeks from the end, mmap,
+    /// fallocate, the fd's link) is answered as kernfs answers.
+    SysAttr(u8),
 }
 
 /// Kinds of epoll tokens.

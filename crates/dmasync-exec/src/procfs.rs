@@ -143,6 +143,7 @@ pub(crate) fn link_target(obj: &Object) -> Vec<u8> {
         Object::Heap => Node::HeapSystem.path(),
         Object::Udmabuf => Node::Udmabuf.path(),
         Object::PathOnly(node) => node.path(),
+        Object::SysAttr(i) => crate::sysfs::TREE[*i as usize].path,
     };
     s.as_bytes().to_vec()
 }

@@ -36,7 +36,7 @@ const UDMABUF_MINOR: u32 = 258;
 const DMA_HEAP_MAJOR: u32 = 251;
 
 /// The size stat gives a sysfs attribute: a page.
-const SYSFS_ATTR_SIZE: u64 = 4096;
+pub(crate) const SYSFS_ATTR_SIZE: u64 = 4096;
 
 /// tmpfs (devtmpfs) counts 20 bytes per directory entry, `.` and `..`
 /// included, as a directory's size.
@@ -151,6 +151,9 @@ impl Identity {
             Object::Udmabuf => Identity::char_device(MISC_MAJOR, UDMABUF_MINOR),
             Object::PathOnly(node) => {
                 Identity::of_node(*node).unwrap_or(Identity::anonymous(Some(0)))
+            }
+            Object::SysAttr(i) => {
+                Identity::of_node(Node::Sys(*i)).unwrap_or(Identity::anonymous(Some(0)))
             }
         }
     }
@@ -338,6 +341,7 @@ impl Fs {
             Object::Timeline(_) => Fs::Debugfs,
             Object::Drm(_) | Object::Heap | Object::Udmabuf => Fs::Devtmpfs,
             Object::PathOnly(node) => return Fs::of_node(*node),
+            Object::SysAttr(i) => return Fs::of_node(Node::Sys(*i)),
         })
     }
 

@@ -47,13 +47,19 @@ pub(crate) struct Templates {
     /// removed from the file system; only their fds are kept), with their
     /// identities, to recognise them as a `dirfd`.
     dirs: Vec<(Node, OwnedFd, crate::objects::Key, &'static str)>,
-    /// A 0444 regular file standing for the served sysfs files and links
-    /// (their identity is [`Identity::of_node`]'s).
+    /// A 0444 regular file standing for the served sysfs links (their
+    /// identity is [`Identity::of_node`]'s).
     sys_file: OwnedFd,
     /// The host directories that hold served entries
     /// ([`crate::sysfs::HOST_DIRS`], by index) that exist, with their
     /// identities.
     host_dirs: Vec<(usize, crate::objects::Key)>,
+    /// One sealed file per served sysfs attribute, by its index in
+    /// [`crate::sysfs::TREE`], holding its text, with its permissions: an
+    /// open of the attribute is a read-only description of it
+    /// ([`Object::SysAttr`]), so that all opens share its inode, as the
+    /// kernel's share the attribute's.
+    sys_attrs: Vec<(u8, OwnedFd)>,
 }
 
 fn removed_dir(tag: &str) -> io::Result<OwnedFd> {
@@ -71,6 +77,23 @@ fn removed_dir(tag: &str) -> io::Result<OwnedFd> {
     });
     let _ = rustix::fs::rmdir(&base);
     Ok(dir?)
+}
+
+/// A sealed memfd holding `text`, with permissions `perm`: a sysfs
+/// attribute's file.
+fn attr_template(text: &str, perm: u32) -> io::Result<OwnedFd> {
+    use rustix::fs::{MemfdFlags, Mode, SealFlags};
+    let fd = rustix::fs::memfd_create("sysfs", MemfdFlags::CLOEXEC | MemfdFlags::ALLOW_SEALING)?;
+    let mut written = 0;
+    while written < text.len() {
+        written += rustix::io::write(&fd, &text.as_bytes()[written..])?;
+    }
+    rustix::fs::fchmod(&fd, Mode::from_raw_mode(perm))?;
+    rustix::fs::fcntl_add_seals(
+        &fd,
+        SealFlags::WRITE | SealFlags::GROW | SealFlags::SHRINK | SealFlags::SEAL,
+    )?;
+    Ok(fd)
 }
 
 fn template(name: &str, mode: u32) -> io::Result<OwnedFd> {
@@ -138,6 +161,15 @@ impl Templates {
                     Some((i, (st.st_dev, st.st_ino)))
                 })
                 .collect(),
+            sys_attrs: crate::sysfs::TREE
+                .iter()
+                .enumerate()
+                .filter_map(|(i, e)| match e.kind {
+                    crate::sysfs::Kind::File { perm, text } => Some((i, perm, text)),
+                    _ => None,
+                })
+                .map(|(i, perm, text)| Ok((i as u8, attr_template(text, perm)?)))
+                .collect::<io::Result<_>>()?,
         })
     }
 
@@ -164,7 +196,12 @@ impl Templates {
             Node::Card0 => Some(self.card0.as_fd()),
             Node::RenderD128 => Some(self.render.as_fd()),
             Node::Missing | Node::NotDir | Node::Outside => None,
-            n @ Node::Sys(_) if !n.is_dir() => Some(self.sys_file.as_fd()),
+            Node::Sys(i) if !node.is_dir() => Some(
+                self.sys_attrs
+                    .iter()
+                    .find(|a| a.0 == i)
+                    .map_or(self.sys_file.as_fd(), |a| a.1.as_fd()),
+            ),
             dir => self.dirs.iter().find(|d| d.0 == dir).map(|d| d.1.as_fd()),
         }
     }
@@ -514,6 +551,9 @@ impl Supervisor {
         for (node, fd) in &templates.path_only {
             registry.add_device(fd.as_fd(), Object::PathOnly(*node))?;
         }
+        for (i, fd) in &templates.sys_attrs {
+            registry.add_device(fd.as_fd(), Object::SysAttr(*i))?;
+        }
         Ok(Supervisor {
             epolls: crate::epoll_proxy::Proxies::new(&registry),
             registry,
@@ -694,6 +734,8 @@ impl Supervisor {
                 // A debugfs file is a regular file: the VFS answers
                 // (size - position), as for the memfd standing for it.
                 Object::Timeline(_) => Answer::Continue,
+                // So is a sysfs attribute, of a page's size.
+                Object::SysAttr(_) => self.attr_fionread(n),
                 // dma_heap_ioctl: a number past its table.
                 Object::Heap => Answer::Error(libc::EINVAL),
                 Object::PathOnly(_) => Answer::Error(libc::EBADF),
@@ -714,6 +756,55 @@ impl Supervisor {
         match o {
             Err(ioctl::DEFERRED) => None,
             o => Some(outcome_answer(o)),
+        }
+    }
+
+    /// FIONREAD of a sysfs attribute: the VFS's answer for a regular file,
+    /// its size (a page) less the position, as an `int`.
+    fn attr_fionread(&self, n: &Req<'_>) -> Answer {
+        let file = match self.registry.get_fd(n.pid, n.args[0] as i32) {
+            Ok(f) => f,
+            Err(e) => return Answer::Error(e),
+        };
+        let pos = match rustix::fs::seek(&file, rustix::fs::SeekFrom::Current(0)) {
+            Ok(p) => p,
+            Err(e) => return Answer::Error(e.raw_os_error()),
+        };
+        let left = (crate::stat::SYSFS_ATTR_SIZE as i64).wrapping_sub(pos as i64) as i32;
+        let call = Call {
+            notif: n,
+            listener: n.listener,
+            registry: &self.registry,
+        };
+        match ioctl::Ctx::write(&call, n.args[2], &left.to_ne_bytes()) {
+            Ok(()) => Answer::Value(0),
+            Err(e) => Answer::Error(e),
+        }
+    }
+
+    /// `lseek` of a sysfs attribute: kernfs seeks as `generic_file_llseek`
+    /// does, in a file of a page's size (its inode's); from the start or
+    /// the position, as the file standing for it does.
+    fn attr_lseek(&self, n: &Req<'_>, fd: i32, offset: i64, whence: u32) -> Answer {
+        const SIZE: i64 = crate::stat::SYSFS_ATTR_SIZE as i64;
+        let to = match whence as i32 {
+            libc::SEEK_SET | libc::SEEK_CUR => return Answer::Continue,
+            libc::SEEK_END => offset.checked_add(SIZE),
+            // Compared unsigned: a negative offset is past the end too.
+            _ if offset as u64 >= SIZE as u64 => return Answer::Error(libc::ENXIO),
+            libc::SEEK_DATA => Some(offset),
+            _ => Some(SIZE),
+        };
+        let Some(to) = to.filter(|to| *to >= 0) else {
+            return Answer::Error(libc::EINVAL);
+        };
+        let file = match self.registry.get_fd(n.pid, fd) {
+            Ok(f) => f,
+            Err(e) => return Answer::Error(e),
+        };
+        match rustix::fs::seek(&file, rustix::fs::SeekFrom::Start(to as u64)) {
+            Ok(p) => Answer::Value(p as i64),
+            Err(e) => Answer::Error(e.raw_os_error()),
         }
     }
 
@@ -744,6 +835,7 @@ impl Supervisor {
             Object::Drm(_) => Answer::Value(0),
             Object::Timeline(_) | Object::Heap | Object::Udmabuf => Answer::Error(libc::ESPIPE),
             Object::SyncFile(_) => Answer::Continue,
+            Object::SysAttr(_) => self.attr_lseek(n, fd, offset, whence),
         })
     }
 
@@ -767,7 +859,8 @@ impl Supervisor {
             // A pipe: ESPIPE already.
             Object::SyncFile(_) => return Some(Answer::Continue),
             Object::PathOnly(_) => return Some(Answer::Error(libc::EBADF)),
-            Object::Timeline(_) => libc::EOPNOTSUPP,
+            // Neither debugfs nor kernfs files have one.
+            Object::Timeline(_) | Object::SysAttr(_) => libc::EOPNOTSUPP,
             _ => libc::ENODEV,
         };
         if !self.valid(n) {
@@ -1170,20 +1263,30 @@ impl Supervisor {
             n if !n.is_dir() && (slash || oflags.contains(OFlags::DIRECTORY)) => {
                 Answer::Error(ENOTDIR)
             }
-            // A sysfs attribute: a snapshot of its text, read-only (the
-            // served ones are root's or read-only).
+            // A sysfs attribute: a read-only description of its file (the
+            // served ones are root's or read-only; writing one, such as a
+            // uevent, is not served); a debugfs file: a snapshot of its
+            // text, made at open.
             Node::Sys(i) if !node.is_dir() && !node.is_link() => {
-                let text = match crate::sysfs::TREE[i as usize].kind {
-                    crate::sysfs::Kind::File { text, .. } => std::borrow::Cow::Borrowed(text),
-                    crate::sysfs::Kind::Debug { file, .. } => self.debug_text(file).into(),
-                    _ => return Some(Answer::Error(libc::ELOOP)),
-                };
                 if oflags & OFlags::ACCMODE != OFlags::RDONLY || oflags.contains(OFlags::TRUNC) {
                     Answer::Error(EACCES)
-                } else {
-                    match procfs::text_file(&text) {
+                } else if let crate::sysfs::Kind::Debug { file, .. } =
+                    crate::sysfs::TREE[i as usize].kind
+                {
+                    match procfs::text_file(&self.debug_text(file)) {
                         Ok(fd) => Answer::Fd { fd, cloexec },
                         Err(e) => Answer::Error(errno_of(&e)),
+                    }
+                } else {
+                    let Some(t) = self.templates.of(node) else {
+                        return Some(Answer::Error(ENOENT));
+                    };
+                    self.registry.note_device_open();
+                    let path = format!("/proc/self/fd/{}", std::os::fd::AsRawFd::as_raw_fd(&t));
+                    let flags = (oflags & OFlags::NONBLOCK) | OFlags::RDONLY | OFlags::CLOEXEC;
+                    match rustix::fs::open(path, flags, rustix::fs::Mode::empty()) {
+                        Ok(fd) => Answer::Fd { fd, cloexec },
+                        Err(e) => Answer::Error(e.raw_os_error()),
                     }
                 }
             }

@@ -111,6 +111,18 @@ const KNOWN: &[(&str, &str, &str, &str)] = &[
         "vgem: pread ok",
         "a dma-buf is a memfd: read/write are not trapped",
     ),
+    (
+        "sysfs",
+        "open /sys/dev/char/226:0/uevent O_WRONLY ok",
+        "open /sys/dev/char/226:0/uevent O_WRONLY EACCES",
+        "writing a sysfs attribute (a uevent) is not served",
+    ),
+    (
+        "sysfs",
+        "open /sys/dev/char/226:0/uevent O_RDWR ok",
+        "open /sys/dev/char/226:0/uevent O_RDWR EACCES",
+        "writing a sysfs attribute (a uevent) is not served",
+    ),
 ];
 
 /// The C probes, one per golden file.

@@ -3,11 +3,13 @@
  * Mesa's loader look up /sys/dev/char/226:N/... and /sys/class/drm/...:
  * file types, symlinks, directory listings (in the kernel's order), the
  * text of dev, uevent, device/uevent, and symlinks followed physically
- * ("..") on the way. Golden: golden/sysfs.txt. */
+ * ("..") on the way; and what an open attribute is (fstat, seeks, reads,
+ * poll, mmap, its /proc/self/fd link). Golden: golden/sysfs.txt. */
 #include "probe.h"
 #include <dirent.h>
 #include <limits.h>
 #include <sys/sysmacros.h>
+#include <sys/vfs.h>
 
 static const char *type_of(mode_t m)
 {
@@ -116,6 +118,86 @@ static void show_realpath(const char *p)
 		out("realpath %s: %s", p, r);
 	else
 		out("realpath %s: %s", p, errname(errno));
+}
+
+/* Newlines as "|", in place. */
+static char *bars(char *b)
+{
+	for (char *c = b; *c; c++)
+		if (*c == '\n')
+			*c = '|';
+	return b;
+}
+
+/* An attribute opened read-only: what fstat, fstatfs, the seeks, reads,
+ * poll, mmap, ioctl and /proc/self/fd say of it (libdrm reads uevent
+ * through stdio, which fstats it first). */
+static void attr_fd(const char *p)
+{
+	struct stat st, pst;
+	struct statfs sf;
+	char buf[512], l[PATH_MAX], lp[64];
+	int fd = open(p, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+	if (fd < 0) {
+		out("attr %s: open %s", p, errname(errno));
+		return;
+	}
+	if (fstat(fd, &st) == 0)
+		out("attr %s: fstat type %s perm %o nlink %lu size %lld blksize %ld, same inode as stat %s", p,
+		    type_of(st.st_mode), st.st_mode & 07777, (unsigned long)st.st_nlink, (long long)st.st_size,
+		    (long)st.st_blksize,
+		    yesno(stat(p, &pst) == 0 && pst.st_ino == st.st_ino && pst.st_dev == st.st_dev));
+	else
+		out("attr %s: fstat %s", p, errname(errno));
+	if (fstatfs(fd, &sf) == 0)
+		out("attr %s: fstatfs type 0x%lx", p, (unsigned long)sf.f_type);
+	else
+		out("attr %s: fstatfs %s", p, errname(errno));
+	out("attr %s: lseek END %lld", p, (long long)lseek(fd, 0, SEEK_END));
+	out("attr %s: lseek END-10 %lld", p, (long long)lseek(fd, -10, SEEK_END));
+	out("attr %s: lseek HOLE %lld", p, (long long)lseek(fd, 0, SEEK_HOLE));
+	out("attr %s: lseek DATA 1 %lld", p, (long long)lseek(fd, 1, SEEK_DATA));
+	errno = 0;
+	out("attr %s: lseek END-5000 %lld %s", p, (long long)lseek(fd, -5000, SEEK_END), errno ? errname(errno) : "");
+	n = lseek(fd, 0, SEEK_END) < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
+	out("attr %s: read at END %zd", p, n);
+	n = pread(fd, buf, 3, 2);
+	buf[n < 0 ? 0 : n] = 0;
+	out("attr %s: pread 3 at 2 %zd \"%s\"", p, n, bars(buf));
+	lseek(fd, 0, SEEK_SET);
+	n = read(fd, buf, 4);
+	buf[n < 0 ? 0 : n] = 0;
+	out("attr %s: read 4 %zd \"%s\"", p, n, bars(buf));
+	n = read(fd, buf, sizeof(buf) - 1);
+	buf[n < 0 ? 0 : n] = 0;
+	out("attr %s: read rest %zd \"%s\", then at %lld", p, n, bars(buf), (long long)lseek(fd, 0, SEEK_CUR));
+	out("attr %s: read again %zd", p, read(fd, buf, sizeof(buf)));
+	out("attr %s: poll %s", p, poll_now(fd, POLLIN | POLLPRI | POLLOUT, 0));
+	{
+		int avail = -1;
+		const char *r = rc(ioctl(fd, FIONREAD, &avail));
+		out("attr %s: FIONREAD %s %d", p, r, avail);
+		lseek(fd, 2, SEEK_SET);
+		r = rc(ioctl(fd, FIONREAD, &avail));
+		out("attr %s: FIONREAD at 2 %s %d", p, r, avail);
+		out("attr %s: fallocate %s", p, rc(fallocate(fd, 0, 0, 1)));
+	}
+	void *m = mmap(NULL, 4096, PROT_READ, MAP_SHARED, fd, 0);
+	out("attr %s: mmap shared %s", p, m == MAP_FAILED ? errname(errno) : "ok");
+	if (m != MAP_FAILED)
+		munmap(m, 4096);
+	m = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE, fd, 0);
+	out("attr %s: mmap private %s", p, m == MAP_FAILED ? errname(errno) : "ok");
+	if (m != MAP_FAILED)
+		munmap(m, 4096);
+	out("attr %s: write %s", p, rc(write(fd, "x", 1)));
+	out("attr %s: F_GETFL access %s", p, (fcntl(fd, F_GETFL) & O_ACCMODE) == O_RDONLY ? "O_RDONLY" : "other");
+	snprintf(lp, sizeof(lp), "/proc/self/fd/%d", fd);
+	n = readlink(lp, l, sizeof(l) - 1);
+	l[n < 0 ? 0 : n] = 0;
+	out("attr %s: /proc/self/fd link %s", p, n < 0 ? errname(errno) : l);
+	close(fd);
 }
 
 /* What libdrm does for a DRM fd: its device number from fstat, whether
@@ -267,6 +349,28 @@ int main(void)
 		close(c);
 	}
 	close(d);
+	attr_fd("/sys/dev/char/226:0/dev");
+	attr_fd("/sys/dev/char/226:0/uevent");
+	attr_fd("/sys/class/drm/renderD128/device/uevent");
+	attr_fd("/sys/class/drm/renderD128/device/modalias");
+	attr_fd("/sys/class/drm/card0/device/driver_override");
+	attr_fd("/sys/class/drm/version");
+	/* Opens for writing: root may write the attributes that have a
+	 * store method (0644), none may write the others. */
+	{
+		static const char *w[] = { "/sys/dev/char/226:0/dev", "/sys/dev/char/226:0/uevent",
+					   "/sys/class/drm/card0/device/modalias", "/sys/class/drm/version" };
+		for (unsigned i = 0; i < sizeof(w) / sizeof(w[0]); i++) {
+			int fd = open(w[i], O_WRONLY | O_CLOEXEC);
+			out("open %s O_WRONLY %s", w[i], fd < 0 ? errname(errno) : "ok");
+			if (fd >= 0)
+				close(fd);
+			fd = open(w[i], O_RDWR | O_CLOEXEC);
+			out("open %s O_RDWR %s", w[i], fd < 0 ? errname(errno) : "ok");
+			if (fd >= 0)
+				close(fd);
+		}
+	}
 	libdrm_like("/dev/dri/card0", "renderD");
 	libdrm_like("/dev/dri/renderD128", "card");
 	return 0;
