@@ -296,8 +296,20 @@ pub fn classify(
             .strip_prefix(dir.as_bytes())
             .and_then(|r| r.strip_prefix(b"/"))
         {
-            let file = files.iter().find(|(name, _)| *name == rest);
-            return place(file.map_or(Node::Missing, |(_, n)| *n), abs);
+            // A path below one of the files: the walk finds no directory.
+            let (name, below) = match rest.iter().position(|&b| b == b'/') {
+                Some(at) => (&rest[..at], true),
+                None => (rest, false),
+            };
+            let file = files.iter().find(|(n, _)| *n == name);
+            return place(
+                match file {
+                    Some(_) if below => Node::NotDir,
+                    Some((_, n)) => *n,
+                    None => Node::Missing,
+                },
+                abs,
+            );
         }
     }
     if let Some(i) = sysfs::find(&abs) {
@@ -321,6 +333,18 @@ mod tests {
 
     fn sys(path: &str) -> Node {
         Node::Sys(sysfs::find(path.as_bytes()).expect("an entry") as u8)
+    }
+
+    #[test]
+    fn a_path_below_a_virtual_file_is_not_a_directory() {
+        let none = || None;
+        assert_eq!(cl(b"/dev/dri/card0/x", none), Some((Node::NotDir, false)));
+        assert_eq!(
+            cl(b"/sys/kernel/debug/sync/sw_sync/x/", none),
+            Some((Node::NotDir, true))
+        );
+        assert_eq!(cl(b"/dev/dri/card7/x", none), Some((Node::Missing, false)));
+        assert_eq!(cl(b"/dev/dri/card0", none), Some((Node::Card0, false)));
     }
 
     #[test]

@@ -361,6 +361,17 @@ impl Fs {
             Fs::DmaBuf => (c"/sys", DMA_BUF_MAGIC),
             Fs::AnonInode => (c"/sys", ANON_INODE_FS_MAGIC),
         };
-        files::statfs_bytes(path, Some(magic))
+        let mut b = files::statfs_bytes(path, Some(magic))?;
+        if matches!(self, Fs::DmaBuf | Fs::AnonInode) {
+            // The kernel's internal mounts (kern_mount) have no mount
+            // flags: `f_flags` is ST_VALID alone, not /sys's.
+            const ST_VALID: u64 = 0x20;
+            let w = std::mem::size_of::<libc::c_long>();
+            // `f_flags` follows `f_frsize` (libc's struct keeps it among
+            // its spare words).
+            let at = std::mem::offset_of!(libc::statfs, f_frsize) + w;
+            b[at..at + w].copy_from_slice(&ST_VALID.to_ne_bytes()[..w]);
+        }
+        Ok(b)
     }
 }

@@ -141,6 +141,7 @@ const PROBES: &[&str] = &[
     "debugfs",
     "udev",
     "libdrm",
+    "statfs",
 ];
 
 /// How long one probe may run under `dmasync exec`.
@@ -569,6 +570,7 @@ c_probe!(diff_sysfs, "sysfs");
 c_probe!(diff_debugfs, "debugfs");
 c_probe!(diff_udev, "udev");
 c_probe!(diff_libdrm, "libdrm");
+c_probe!(diff_statfs, "statfs");
 
 /// The Rust probe (rustix ioctls) gives the C probe's answers.
 #[test]
