@@ -405,6 +405,18 @@ const UNPRIVILEGED: &Known = &[
         "DROP_MASTER by a file never master needs CAP_SYS_ADMIN",
     ),
     (
+        "libdrm",
+        "card: drmSetBusid EINVAL",
+        "card: drmSetBusid EACCES",
+        "SET_UNIQUE is DRM_ROOT_ONLY: CAP_SYS_ADMIN",
+    ),
+    (
+        "libdrm",
+        "card: drmCreateDrawable ok",
+        "card: drmCreateDrawable EACCES",
+        "ADD_DRAW is DRM_ROOT_ONLY: CAP_SYS_ADMIN",
+    ),
+    (
         "procfd",
         "heap: fdinfo O_WRONLY ok",
         "heap: fdinfo O_WRONLY EACCES",

@@ -100,6 +100,61 @@ fn dispatcher_core_nr_without_handler_or_out_of_range_is_einval() {
     }
 }
 
+/// The legacy ioctls 6.12 keeps (drm_ioctls[]): GET_STATS zeroes its
+/// argument for anyone on the primary node; the no-ops succeed once their
+/// flags permit (ROOT_ONLY ones for a privileged master, FINISH for an
+/// authenticated file); SET_UNIQUE is EINVAL once permitted; all are
+/// EACCES on the render node. The other legacy numbers have no handler.
+#[test]
+fn dispatcher_legacy_ioctls_kept_by_6_12() {
+    let dev = Device::new();
+    let root = dev.open_with(false, true);
+    let user = dev.open_with(false, false);
+    let render = dev.open(true);
+    let stats = call(&root, ior(b'd', 0x06, 248), &[0xAA; 248]);
+    assert_eq!(stats.ret(), 0);
+    assert_eq!(stats.out, vec![0; 248], "GET_STATS zeroes the whole struct");
+    assert_eq!(call(&user, ior(b'd', 0x06, 248), &[0; 248]).ret(), 0);
+    let noops: [(u32, usize); 8] = [
+        (iowr(b'd', 0x12, 4), 4),
+        (iowr(b'd', 0x13, 4), 4),
+        (iowr(b'd', 0x27, 4), 4),
+        (iowr(b'd', 0x28, 4), 4),
+        (iow(b'd', 0x2C, 8), 8),
+        (iow(b'd', 0x3F, 24), 24),
+        (iowr(b'd', 0xA8, 72), 72),
+        (iowr(b'd', 0xA9, 72), 72),
+    ];
+    for (cmd, size) in noops {
+        assert_eq!(call(&root, cmd, &vec![7; size]).ret(), 0, "{cmd:#x}");
+        assert_eq!(
+            call(&render, cmd, &vec![7; size]).ret(),
+            -EACCES,
+            "{cmd:#x}"
+        );
+    }
+    let draw = call(&root, iowr(b'd', 0x27, 4), &[5, 0, 0, 0]);
+    assert_eq!(
+        draw.out,
+        vec![5, 0, 0, 0],
+        "ADD_DRAW copies its argument back"
+    );
+    // ROOT_ONLY: a file opened without CAP_SYS_ADMIN, master or not.
+    assert_eq!(call(&user, iowr(b'd', 0x27, 4), &[0; 4]).ret(), -EACCES);
+    // FINISH is DRM_AUTH only: the first opener is master, so authenticated.
+    assert_eq!(call(&root, iow(b'd', 0x2C, 8), &[0; 8]).ret(), 0);
+    assert_eq!(call(&root, iow(b'd', 0x10, 16), &[0; 16]).ret(), -EINVAL);
+    assert_eq!(call(&render, iow(b'd', 0x10, 16), &[0; 16]).ret(), -EACCES);
+    // Contexts, maps, LOCK, CONTROL: no handler.
+    for nr in [0x20u8, 0x15, 0x2A, 0x14, 0x1A] {
+        assert_eq!(
+            call(&root, iowr(b'd', nr, 8), &[0; 8]).ret(),
+            -EINVAL,
+            "nr {nr:#x}"
+        );
+    }
+}
+
 #[test]
 fn dispatcher_driver_nr_past_table_or_empty_slot_is_einval() {
     let dev = Device::new();

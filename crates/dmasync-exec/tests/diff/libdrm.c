@@ -3,7 +3,9 @@
  * version, caps, device discovery through /dev/dri and /sys, node names,
  * bus id, auth and master, client info, KMS queries (vgem has none), dumb
  * buffers mapped through the DRM fd and through PRIME, syncobjs (vgem has
- * no DRIVER_SYNCOBJ), vblank and events.
+ * no DRIVER_SYNCOBJ), vblank and events; the legacy calls, the rest of
+ * KMS, dumb buffer sizes, foreign dma-bufs imported, vgem's own ioctls
+ * through drmCommand*, and libdrm's queries on fds that are no DRM files.
  *
  * libdrm functions answer in three ways: -1 with errno, -errno, or NULL
  * with errno; res() prints all of them as an errno name. */
@@ -214,6 +216,261 @@ static void syncobjs(const char *label, int fd)
 	out("%s: drmSyncobjSignal %s", label, res(CALL(drmSyncobjSignal(fd, &h, 1))));
 	out("%s: drmSyncobjTimelineSignal %s", label, res(CALL(drmSyncobjTimelineSignal(fd, &h, &point, 1))));
 	out("%s: drmSyncobjQuery %s", label, res(CALL(drmSyncobjQuery(fd, &h, &point, 1))));
+}
+
+/* The legacy (pre-KMS, DRI1) calls that old clients still make: their
+ * ioctls are gone from 6.12 or refused for a modern driver. */
+static void legacy(const char *label, int fd)
+{
+	drm_context_t ctx = 0;
+	drm_handle_t h = 0;
+	drmSize size = 0;
+	drmMapType type = 0;
+	drmMapFlags flags = 0;
+	drm_handle_t handle = 0;
+	int mtrr = 0;
+	drmStatsT stats;
+	drm_context_t *list;
+	int n = 0;
+	out("%s: drmCreateContext %s", label, res(CALL(drmCreateContext(fd, &ctx))));
+	out("%s: drmDestroyContext %s", label, res(CALL(drmDestroyContext(fd, 1))));
+	out("%s: drmSwitchToContext %s", label, res(CALL(drmSwitchToContext(fd, 1))));
+	out("%s: drmSetContextFlags %s", label, res(CALL(drmSetContextFlags(fd, 1, 0))));
+	list = (errno = 0, drmGetReservedContextList(fd, &n));
+	out("%s: drmGetReservedContextList %s", label, list ? "ok" : errname(errno));
+	drmFreeReservedContextList(list);
+	out("%s: drmAddMap %s", label, res(CALL(drmAddMap(fd, 0, 4096, DRM_SHM, 0, &h))));
+	out("%s: drmRmMap %s", label, res(CALL(drmRmMap(fd, h))));
+	out("%s: drmGetMap 0 %s", label, res(CALL(drmGetMap(fd, 0, &handle, &size, &type, &flags, &handle, &mtrr))));
+	memset(&stats, 0, sizeof(stats));
+	out("%s: drmGetStats %s, count %lu", label, res(CALL(drmGetStats(fd, &stats))), stats.count);
+	out("%s: drmUnlock %s", label, res(CALL(drmUnlock(fd, 1))));
+	out("%s: drmFinish %s", label, res(CALL(drmFinish(fd, 1, 0))));
+	out("%s: drmSetBusid %s", label, res(CALL(drmSetBusid(fd, "platform:vgem"))));
+	out("%s: drmAgpAcquire %s", label, res(CALL(drmAgpAcquire(fd))));
+	out("%s: drmAgpRelease %s", label, res(CALL(drmAgpRelease(fd))));
+	out("%s: drmAgpVersionMajor %d", label, drmAgpVersionMajor(fd));
+	out("%s: drmCtlInstHandler %s", label, res(CALL(drmCtlInstHandler(fd, 9))));
+	out("%s: drmCtlUninstHandler %s", label, res(CALL(drmCtlUninstHandler(fd))));
+	out("%s: drmGetInterruptFromBusID %s", label, res(CALL(drmGetInterruptFromBusID(fd, 0, 1, 0))));
+	out("%s: drmCreateDrawable %s", label, res(CALL(drmCreateDrawable(fd, &h))));
+	out("%s: drmCheckModesettingSupported(platform:vgem) %s", label,
+	    res(CALL(drmCheckModesettingSupported("platform:vgem"))));
+}
+
+/* More of KMS than drmModeGetResources: objects by id, properties,
+ * blobs, atomic, leases, framebuffers; vgem is no KMS driver. */
+static void kms_more(const char *label, int fd)
+{
+	drmModeConnectorPtr c = (errno = 0, drmModeGetConnector(fd, 1));
+	out("%s: drmModeGetConnector %s", label, c ? "ok" : errname(errno));
+	drmModeFreeConnector(c);
+	c = (errno = 0, drmModeGetConnectorCurrent(fd, 1));
+	out("%s: drmModeGetConnectorCurrent %s", label, c ? "ok" : errname(errno));
+	drmModeFreeConnector(c);
+	drmModeEncoderPtr e = (errno = 0, drmModeGetEncoder(fd, 1));
+	out("%s: drmModeGetEncoder %s", label, e ? "ok" : errname(errno));
+	drmModeFreeEncoder(e);
+	drmModeFBPtr f = (errno = 0, drmModeGetFB(fd, 1));
+	out("%s: drmModeGetFB %s", label, f ? "ok" : errname(errno));
+	drmModeFreeFB(f);
+	drmModeFB2Ptr f2 = (errno = 0, drmModeGetFB2(fd, 1));
+	out("%s: drmModeGetFB2 %s", label, f2 ? "ok" : errname(errno));
+	drmModeFreeFB2(f2);
+	out("%s: drmModeRmFB %s", label, res(CALL(drmModeRmFB(fd, 1))));
+	out("%s: drmModeDirtyFB %s", label, res(CALL(drmModeDirtyFB(fd, 1, NULL, 0))));
+	{
+		uint32_t handles[4] = { 1 }, pitches[4] = { 256 }, offsets[4] = { 0 }, id = 0;
+		out("%s: drmModeAddFB2 %s", label,
+		    res(CALL(drmModeAddFB2(fd, 64, 64, 0x34325258, handles, pitches, offsets, &id, 0))));
+	}
+	drmModePlanePtr pl = (errno = 0, drmModeGetPlane(fd, 1));
+	out("%s: drmModeGetPlane %s", label, pl ? "ok" : errname(errno));
+	drmModeFreePlane(pl);
+	drmModeObjectPropertiesPtr op = (errno = 0, drmModeObjectGetProperties(fd, 1, DRM_MODE_OBJECT_CRTC));
+	out("%s: drmModeObjectGetProperties %s", label, op ? "ok" : errname(errno));
+	drmModeFreeObjectProperties(op);
+	out("%s: drmModeObjectSetProperty %s", label,
+	    res(CALL(drmModeObjectSetProperty(fd, 1, DRM_MODE_OBJECT_CRTC, 1, 0))));
+	drmModePropertyPtr pr = (errno = 0, drmModeGetProperty(fd, 1));
+	out("%s: drmModeGetProperty %s", label, pr ? "ok" : errname(errno));
+	drmModeFreeProperty(pr);
+	drmModePropertyBlobPtr b = (errno = 0, drmModeGetPropertyBlob(fd, 1));
+	out("%s: drmModeGetPropertyBlob %s", label, b ? "ok" : errname(errno));
+	drmModeFreePropertyBlob(b);
+	{
+		uint32_t id = 0;
+		char data[16] = { 0 };
+		out("%s: drmModeCreatePropertyBlob %s", label, res(CALL(drmModeCreatePropertyBlob(fd, data, 16, &id))));
+		out("%s: drmModeDestroyPropertyBlob %s", label, res(CALL(drmModeDestroyPropertyBlob(fd, 1))));
+	}
+	drmModeAtomicReqPtr req = drmModeAtomicAlloc();
+	out("%s: drmModeAtomicCommit empty %s", label, res(CALL(drmModeAtomicCommit(fd, req, 0, NULL))));
+	out("%s: drmModeAtomicCommit TEST_ONLY %s", label,
+	    res(CALL(drmModeAtomicCommit(fd, req, DRM_MODE_ATOMIC_TEST_ONLY, NULL))));
+	drmModeAtomicFree(req);
+	{
+		uint32_t objs[1] = { 1 }, lessee = 0;
+		out("%s: drmModeCreateLease %s", label, res(CALL(drmModeCreateLease(fd, objs, 1, O_CLOEXEC, &lessee))));
+		drmModeLesseeListPtr ll = (errno = 0, drmModeListLessees(fd));
+		out("%s: drmModeListLessees %s", label, ll ? "ok" : errname(errno));
+		drmFree(ll);
+		drmModeObjectListPtr ol = (errno = 0, drmModeGetLease(fd));
+		out("%s: drmModeGetLease %s", label, ol ? "ok" : errname(errno));
+		drmFree(ol);
+		out("%s: drmModeRevokeLease %s", label, res(CALL(drmModeRevokeLease(fd, 1))));
+	}
+	out("%s: drmModeSetCursor %s", label, res(CALL(drmModeSetCursor(fd, 1, 0, 0, 0))));
+	out("%s: drmModeMoveCursor %s", label, res(CALL(drmModeMoveCursor(fd, 1, 0, 0))));
+	out("%s: drmModePageFlip %s", label, res(CALL(drmModePageFlip(fd, 1, 1, 0, NULL))));
+	out("%s: drmModeSetCrtc %s", label, res(CALL(drmModeSetCrtc(fd, 1, 0, 0, 0, NULL, 0, NULL))));
+	{
+		uint16_t r[4] = { 0 }, g[4] = { 0 }, bl[4] = { 0 };
+		out("%s: drmModeCrtcGetGamma %s", label, res(CALL(drmModeCrtcGetGamma(fd, 1, 4, r, g, bl))));
+	}
+}
+
+/* Dumb buffer sizes: what vgem's dumb_create computes and refuses. */
+static void dumb_sizes(int fd)
+{
+	static const struct {
+		uint32_t w, h, bpp, flags;
+	} c[] = { { 1, 1, 32, 0 },	 { 17, 3, 24, 0 },	{ 100, 100, 8, 0 },   { 64, 64, 16, 0 },
+		  { 64, 64, 0, 0 },	 { 0, 64, 32, 0 },	{ 64, 0, 32, 0 },     { 64, 64, 12, 0 },
+		  { 65536, 65536, 32, 0 }, { 0xffffffff, 2, 32, 0 }, { 64, 64, 1, 0 },   { 64, 64, 64, 0 } };
+	for (unsigned i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		uint32_t h = 0, pitch = 0;
+		uint64_t size = 0;
+		long r = CALL(drmModeCreateDumbBuffer(fd, c[i].w, c[i].h, c[i].bpp, c[i].flags, &h, &pitch, &size));
+		if (r == 0) {
+			out("card: dumb %ux%ux%u ok: pitch %u size %llu", c[i].w, c[i].h, c[i].bpp, pitch,
+			    (unsigned long long)size);
+			drmModeDestroyDumbBuffer(fd, h);
+		} else {
+			out("card: dumb %ux%ux%u %s", c[i].w, c[i].h, c[i].bpp, res(r));
+		}
+	}
+}
+
+/* Foreign dma-bufs imported into vgem (a system heap buffer, a udmabuf),
+ * driver ioctls through drmCommand*, libdrm's node queries on fds that
+ * are no DRM files, and PRIME flags. */
+static void foreign(int card, int render)
+{
+	int heap = open("/dev/dma_heap/system", O_RDONLY | O_CLOEXEC);
+	struct dma_heap_allocation_data a = { .len = 16384, .fd_flags = O_RDWR | O_CLOEXEC };
+	int hb = heap >= 0 && ioctl(heap, DMA_HEAP_IOCTL_ALLOC, &a) == 0 ? (int)a.fd : -1;
+	uint32_t h = 0, h2 = 0;
+	int back = -1;
+	uint64_t off = 0;
+	long r = CALL(drmPrimeFDToHandle(render, hb, &h));
+	out("render: drmPrimeFDToHandle of a heap dma-buf %s", res(r));
+	r = CALL(drmPrimeFDToHandle(render, hb, &h2));
+	out("render: drmPrimeFDToHandle of it again %s, same handle %s", res(r), yesno(h == h2));
+	r = CALL(drmPrimeHandleToFD(render, h, DRM_CLOEXEC | DRM_RDWR, &back));
+	{
+		struct stat x, y;
+		out("render: drmPrimeHandleToFD of the import %s, the heap's dma-buf %s", res(r),
+		    yesno(back >= 0 && fstat(back, &x) == 0 && fstat(hb, &y) == 0 && x.st_ino == y.st_ino));
+	}
+	if (back >= 0)
+		close(back);
+	out("render: drmModeMapDumbBuffer of the import %s", res(CALL(drmModeMapDumbBuffer(render, h, &off))));
+	{
+		struct vgem_fence_attach fa = { .handle = h, .flags = VGEM_FENCE_WRITE };
+		r = CALL(drmCommandWriteRead(render, 0x01, &fa, sizeof(fa)));
+		out("render: VGEM_FENCE_ATTACH on the import %s", res(r));
+		if (r == 0) {
+			struct vgem_fence_signal fs = { .fence = fa.out_fence };
+			out("render: VGEM_FENCE_SIGNAL %s", res(CALL(drmCommandWrite(render, 0x02, &fs, sizeof(fs)))));
+			out("render: VGEM_FENCE_SIGNAL again %s", res(CALL(drmCommandWrite(render, 0x02, &fs, sizeof(fs)))));
+		}
+		fa = (struct vgem_fence_attach){ .handle = 999 };
+		out("render: VGEM_FENCE_ATTACH on 999 %s", res(CALL(drmCommandWriteRead(render, 0x01, &fa, sizeof(fa)))));
+		fa = (struct vgem_fence_attach){ .handle = h, .flags = 2 };
+		out("render: VGEM_FENCE_ATTACH bad flags %s", res(CALL(drmCommandWriteRead(render, 0x01, &fa, sizeof(fa)))));
+		fa = (struct vgem_fence_attach){ .handle = h, .pad = 1 };
+		out("render: VGEM_FENCE_ATTACH pad %s", res(CALL(drmCommandWriteRead(render, 0x01, &fa, sizeof(fa)))));
+	}
+	out("render: drmCommandNone 0x00 %s", res(CALL(drmCommandNone(render, 0x00))));
+	out("render: drmCommandNone 0x10 %s", res(CALL(drmCommandNone(render, 0x10))));
+	out("render: drmCloseBufferHandle of the import %s", res(CALL(drmCloseBufferHandle(render, h))));
+
+	int mfd = memfd_create("libdrm", MFD_ALLOW_SEALING | MFD_CLOEXEC);
+	ftruncate(mfd, 8192);
+	fcntl(mfd, F_ADD_SEALS, F_SEAL_SHRINK);
+	int udev = open("/dev/udmabuf", O_RDWR | O_CLOEXEC);
+	struct udmabuf_create uc = { .memfd = mfd, .flags = UDMABUF_FLAGS_CLOEXEC, .size = 8192 };
+	int ub = udev >= 0 ? ioctl(udev, UDMABUF_CREATE, &uc) : -1;
+	r = CALL(drmPrimeFDToHandle(card, ub, &h));
+	out("card: drmPrimeFDToHandle of a udmabuf %s", res(r));
+	if (r == 0) {
+		out("card: drmModeMapDumbBuffer of the udmabuf import %s", res(CALL(drmModeMapDumbBuffer(card, h, &off))));
+		out("card: drmCloseBufferHandle of it %s", res(CALL(drmCloseBufferHandle(card, h))));
+	}
+
+	int tl = open_timeline();
+	int fence = create_fence(tl, 1);
+	out("render: drmPrimeFDToHandle of a sync file %s", res(CALL(drmPrimeFDToHandle(render, fence, &h))));
+	out("render: drmPrimeFDToHandle of a DRM fd %s", res(CALL(drmPrimeFDToHandle(render, card, &h))));
+	out("render: drmPrimeFDToHandle of -1 %s", res(CALL(drmPrimeFDToHandle(render, -1, &h))));
+	names("heap dma-buf", hb);
+	names("sync file", fence);
+	{
+		drmDevicePtr d = NULL;
+		out("heap dma-buf: drmGetDevice2 %s", res(CALL(drmGetDevice2(hb, 0, &d))));
+		out("sync file: drmGetVersion %s", drmGetVersion(fence) ? "ok" : errname(errno));
+		out("heap dma-buf: drmIsMaster %d", drmIsMaster(hb));
+		drm_magic_t m = 0;
+		out("heap dma-buf: drmGetMagic %s", res(CALL(drmGetMagic(hb, &m))));
+		out("heap dma-buf: drmGetBusid %s", drmGetBusid(hb) ? "ok" : errname(errno));
+		uint64_t v = 7;
+		out("heap dma-buf: drmGetCap %s", res(CALL(drmGetCap(hb, DRM_CAP_PRIME, &v))));
+	}
+	{
+		uint32_t dh = 0, pitch = 0;
+		uint64_t size = 0;
+		int pfd = -1;
+		drmModeCreateDumbBuffer(card, 16, 16, 32, 0, &dh, &pitch, &size);
+		out("card: drmPrimeHandleToFD flags 0 %s", res(CALL(drmPrimeHandleToFD(card, dh, 0, &pfd))));
+		if (pfd >= 0) {
+			out("prime fd, flags 0: F_GETFL access %s, cloexec %s",
+			    (fcntl(pfd, F_GETFL) & O_ACCMODE) == O_RDONLY ? "O_RDONLY" : "other",
+			    yesno(fcntl(pfd, F_GETFD) & FD_CLOEXEC));
+			void *m = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, pfd, 0);
+			out("prime fd, flags 0: mmap PROT_WRITE %s", m == MAP_FAILED ? errname(errno) : "ok");
+			if (m != MAP_FAILED)
+				munmap(m, size);
+			close(pfd);
+		}
+		out("card: drmPrimeHandleToFD flags O_NONBLOCK %s",
+		    res(CALL(drmPrimeHandleToFD(card, dh, O_NONBLOCK, &pfd))));
+		out("card: drmPrimeHandleToFD flags 0x1 %s", res(CALL(drmPrimeHandleToFD(card, dh, 0x1, &pfd))));
+		out("card: drmPrimeHandleToFD flags O_WRONLY %s", res(CALL(drmPrimeHandleToFD(card, dh, O_WRONLY, &pfd))));
+		drmModeDestroyDumbBuffer(card, dh);
+	}
+	{
+		drmDevicePtr devs[4] = { 0 };
+		int n = drmGetDevices2(DRM_DEVICE_GET_PCI_REVISION, devs, 4);
+		out("drmGetDevices2 GET_PCI_REVISION %s %d", res(n), n);
+		if (n > 0)
+			drmFreeDevices(devs, n);
+		n = drmGetDevices2(0x100, devs, 4);
+		out("drmGetDevices2 flags 0x100 %s %d", res(n), n);
+		if (n > 0)
+			drmFreeDevices(devs, n);
+	}
+	close(fence);
+	close(tl);
+	if (ub >= 0)
+		close(ub);
+	close(mfd);
+	if (udev >= 0)
+		close(udev);
+	if (hb >= 0)
+		close(hb);
+	if (heap >= 0)
+		close(heap);
 }
 
 int main(void)
@@ -433,6 +690,13 @@ int main(void)
 
 	syncobjs("card", card);
 	syncobjs("render", render);
+
+	legacy("card", card);
+	legacy("render", render);
+	kms_more("card", card);
+	kms_more("render", render);
+	dumb_sizes(card);
+	foreign(card, render);
 
 	/* Events on a non-blocking fd: none pending. */
 	{

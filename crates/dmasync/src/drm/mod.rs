@@ -40,10 +40,16 @@
 //! GEM_OPEN (`DRM_AUTH`) are modelled in [`vgem`]; none is allowed on the
 //! render node.
 //!
-//! Not modelled: hot-unplug (`-ENODEV`) and the other core ioctls vgem never
-//! needs (GET_STATS, the legacy no-ops, ATTACH/DETACHMODE,
-//! MODESET_CTL): [`decode`] treats them as core numbers without handler
-//! (`-EINVAL`).
+//! The legacy ioctls that 6.12 keeps in its table are there with their
+//! permission flags: GET_STATS (flags 0; zeroes its argument), SET_UNIQUE
+//! (`-EINVAL` once permitted) and the no-ops BLOCK, UNBLOCK, ADD_DRAW,
+//! RM_DRAW, UPDATE_DRAW (`DRM_AUTH | DRM_MASTER | DRM_ROOT_ONLY`), FINISH
+//! (`DRM_AUTH`), MODE_ATTACHMODE and MODE_DETACHMODE (`DRM_MASTER`). The
+//! other legacy numbers (contexts, maps, buffers, AGP, scatter-gather,
+//! LOCK, IRQ_BUSID, CONTROL, MODESET_CTL) are core numbers without handler
+//! (`-EINVAL`), as in 6.12.
+//!
+//! Not modelled: hot-unplug (`-ENODEV`).
 //!
 //! # Serving a process
 //!
@@ -160,6 +166,14 @@ pub enum Op {
     VgemFenceAttach,
     /// `vgem_fence_signal_ioctl`.
     VgemFenceSignal,
+    /// `drm_noop`: the legacy ioctls kept for old clients (BLOCK, UNBLOCK,
+    /// ADD_DRAW, RM_DRAW, UPDATE_DRAW, FINISH, MODE_ATTACHMODE,
+    /// MODE_DETACHMODE) succeed doing nothing; and `drm_getstats`, which
+    /// zeroes its argument, as the dispatcher's buffer already is (the
+    /// kernel's command has no IN).
+    Noop,
+    /// `drm_invalid_op` (SET_UNIQUE): `-EINVAL` once permitted.
+    InvalidOp,
 }
 
 /// One entry of an ioctl table (`struct drm_ioctl_desc`): the kernel's
@@ -248,6 +262,68 @@ pub static CORE_IOCTLS: &[IoctlDef] = &[
         Op::Getfb2,
     ),
     mode("DRM_IOCTL_MODE_CLOSEFB", 0xD0, 8, 0, false),
+    // The legacy ioctls 6.12 keeps (with the sizes of their x86-64
+    // structs): no-ops, GET_STATS (zeroes), SET_UNIQUE (-EINVAL).
+    def(
+        "DRM_IOCTL_GET_STATS",
+        crate::uapi::ioctl::ior(DRM_IOCTL_BASE, 0x06, 248),
+        0,
+        Op::Noop,
+    ),
+    def(
+        "DRM_IOCTL_SET_UNIQUE",
+        crate::uapi::ioctl::iow(DRM_IOCTL_BASE, 0x10, 16),
+        DRM_AUTH | DRM_MASTER | DRM_ROOT_ONLY,
+        Op::InvalidOp,
+    ),
+    def(
+        "DRM_IOCTL_BLOCK",
+        crate::uapi::ioctl::iowr(DRM_IOCTL_BASE, 0x12, 4),
+        DRM_AUTH | DRM_MASTER | DRM_ROOT_ONLY,
+        Op::Noop,
+    ),
+    def(
+        "DRM_IOCTL_UNBLOCK",
+        crate::uapi::ioctl::iowr(DRM_IOCTL_BASE, 0x13, 4),
+        DRM_AUTH | DRM_MASTER | DRM_ROOT_ONLY,
+        Op::Noop,
+    ),
+    def(
+        "DRM_IOCTL_ADD_DRAW",
+        crate::uapi::ioctl::iowr(DRM_IOCTL_BASE, 0x27, 4),
+        DRM_AUTH | DRM_MASTER | DRM_ROOT_ONLY,
+        Op::Noop,
+    ),
+    def(
+        "DRM_IOCTL_RM_DRAW",
+        crate::uapi::ioctl::iowr(DRM_IOCTL_BASE, 0x28, 4),
+        DRM_AUTH | DRM_MASTER | DRM_ROOT_ONLY,
+        Op::Noop,
+    ),
+    def(
+        "DRM_IOCTL_FINISH",
+        crate::uapi::ioctl::iow(DRM_IOCTL_BASE, 0x2C, 8),
+        DRM_AUTH,
+        Op::Noop,
+    ),
+    def(
+        "DRM_IOCTL_UPDATE_DRAW",
+        crate::uapi::ioctl::iow(DRM_IOCTL_BASE, 0x3F, 24),
+        DRM_AUTH | DRM_MASTER | DRM_ROOT_ONLY,
+        Op::Noop,
+    ),
+    def(
+        "DRM_IOCTL_MODE_ATTACHMODE",
+        crate::uapi::ioctl::iowr(DRM_IOCTL_BASE, 0xA8, 72),
+        DRM_MASTER,
+        Op::Noop,
+    ),
+    def(
+        "DRM_IOCTL_MODE_DETACHMODE",
+        crate::uapi::ioctl::iowr(DRM_IOCTL_BASE, 0xA9, 72),
+        DRM_MASTER,
+        Op::Noop,
+    ),
     def(
         "DRM_IOCTL_VERSION",
         DRM_IOCTL_VERSION,

@@ -680,6 +680,8 @@ impl DrmFile {
             }
             Op::Syncobj | Op::NoModeset => return Err(Error::NotSupported),
             Op::Getfb2 => return Err(Error::Invalid("no mode setting")),
+            Op::Noop => {}
+            Op::InvalidOp => return Err(Error::Invalid("legacy ioctl")),
             Op::VgemFenceAttach => {
                 let mut a = read_arg(k, DrmVgemFenceAttach::from_bytes)?;
                 let r = self.fence_attach(&mut a);
