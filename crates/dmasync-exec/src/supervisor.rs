@@ -142,11 +142,13 @@ impl Templates {
                 Node::RenderD128,
             ]
             .into_iter()
+            // The served sysfs files and links too: an O_PATH open of
+            // one (of a link, with O_NOFOLLOW) gives the entry itself.
             .chain(
                 crate::sysfs::TREE
                     .iter()
                     .enumerate()
-                    .filter(|(_, e)| matches!(e.kind, crate::sysfs::Kind::Link(_)))
+                    .filter(|(_, e)| !matches!(e.kind, crate::sysfs::Kind::Dir { .. }))
                     .map(|(i, _)| Node::Sys(i as u8)),
             )
             .map(|node| Ok((node, template("path", 0o600)?)))
@@ -1100,6 +1102,30 @@ impl Supervisor {
         Some((target, obj))
     }
 
+    /// The virtual directory that the `/proc/<pid>/fd/N` link `path`
+    /// names, if it names one (its file is a removed directory, whose own
+    /// link would say so).
+    fn proc_fd_dir(&self, n: &Req<'_>, dirfd: i32, path: &[u8]) -> Option<&'static str> {
+        if !procfs::may_name_fd(path) {
+            return None;
+        }
+        let abs = if path.first() == Some(&b'/') {
+            crate::paths::normalize(None, path)
+        } else {
+            crate::paths::normalize(Some(&self.base_dir(n.pid, dirfd)?), path)
+        };
+        let target = procfs::parse(&abs, n.pid)?;
+        if target.entry != procfs::Entry::Fd {
+            return None;
+        }
+        let st = rustix::fs::stat(target.path()).ok()?;
+        self.templates
+            .dirs
+            .iter()
+            .find(|d| d.2 == (st.st_dev, st.st_ino))
+            .map(|d| d.3)
+    }
+
     /// `readlink`/`readlinkat`: the link of one of our fds in `/proc`
     /// reads as the kernel's (truncated to `bufsiz`, no NUL); a virtual
     /// path is no link (EINVAL); anything else continues.
@@ -1130,6 +1156,8 @@ impl Supervisor {
             t
         } else if let Some((_, obj)) = self.proc_fd(n, dirfd, &path, procfs::Entry::Fd) {
             procfs::link_target(&obj)
+        } else if let Some(dir) = self.proc_fd_dir(n, dirfd, &path) {
+            dir.as_bytes().to_vec()
         } else {
             let Some(place) = self.node_at(n, dirfd, &path, false) else {
                 return Some(Answer::Continue);
@@ -1266,8 +1294,8 @@ impl Supervisor {
             // A sysfs attribute: a read-only description of its file (the
             // served ones are root's or read-only; writing one, such as a
             // uevent, is not served); a debugfs file: a snapshot of its
-            // text, made at open.
-            Node::Sys(i) if !node.is_dir() && !node.is_link() => {
+            // text, made at open. An O_PATH open: below.
+            Node::Sys(i) if !node.is_dir() && !node.is_link() && !oflags.contains(OFlags::PATH) => {
                 if oflags & OFlags::ACCMODE != OFlags::RDONLY || oflags.contains(OFlags::TRUNC) {
                     Answer::Error(EACCES)
                 } else if let crate::sysfs::Kind::Debug { file, .. } =

@@ -9,7 +9,10 @@
 //! `/sys/class/drm`, and the links `/sys/dev/char/226:0` and `226:128`.
 //! Directories are listed in the kernel's order (kernfs sorts a
 //! directory's children by a hash of their names). The `power`
-//! directories exist but are served empty.
+//! directories hold the runtime-PM attributes of a device without
+//! runtime PM, but `autosuspend_delay_ms` (whose read fails with EIO: a
+//! program that reads every attribute, such as `udevadm info -a`, skips
+//! it).
 
 /// What a sysfs entry is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,7 +54,18 @@ pub struct Entry {
 
 const VGEM: &str = "/sys/devices/platform/vgem";
 const MINOR_CHILDREN: &[&str] = &["uevent", "power", "dev", "device", "subsystem"];
-const EMPTY: &[&str] = &[];
+/// A `power` directory's attributes, in the kernel's order (less
+/// `autosuspend_delay_ms`).
+const POWER: &[&str] = &[
+    "runtime_active_time",
+    "runtime_active_kids",
+    "runtime_usage",
+    "runtime_status",
+    "async",
+    "runtime_suspended_time",
+    "runtime_enabled",
+    "control",
+];
 
 const fn dir(path: &'static str, nlink: u32, children: &'static [&'static str]) -> Entry {
     Entry {
@@ -101,20 +115,20 @@ pub static TREE: &[Entry] = &[
             "drm",
         ],
     ),
-    dir("/sys/devices/platform/vgem/power", 2, EMPTY),
+    dir("/sys/devices/platform/vgem/power", 2, POWER),
     dir(
         "/sys/devices/platform/vgem/drm",
         4,
         &["renderD128", "card0"],
     ),
     dir("/sys/devices/platform/vgem/drm/card0", 3, MINOR_CHILDREN),
-    dir("/sys/devices/platform/vgem/drm/card0/power", 2, EMPTY),
+    dir("/sys/devices/platform/vgem/drm/card0/power", 2, POWER),
     dir(
         "/sys/devices/platform/vgem/drm/renderD128",
         3,
         MINOR_CHILDREN,
     ),
-    dir("/sys/devices/platform/vgem/drm/renderD128/power", 2, EMPTY),
+    dir("/sys/devices/platform/vgem/drm/renderD128/power", 2, POWER),
     // debugfs lists the newest entry first: the device's directory was
     // made first, then the render minor's link, then the primary's; the
     // files in the reverse of drm_debugfs_list's order.
@@ -200,6 +214,123 @@ pub static TREE: &[Entry] = &[
     link(
         "/sys/devices/platform/vgem/drm/renderD128/subsystem",
         "../../../../../class/drm",
+    ),
+    // The runtime-PM attributes (see [`POWER`]).
+    file(
+        "/sys/devices/platform/vgem/power/runtime_active_time",
+        0o444,
+        "0\n",
+    ),
+    file(
+        "/sys/devices/platform/vgem/power/runtime_active_kids",
+        0o444,
+        "0\n",
+    ),
+    file(
+        "/sys/devices/platform/vgem/power/runtime_usage",
+        0o444,
+        "0\n",
+    ),
+    file(
+        "/sys/devices/platform/vgem/power/runtime_status",
+        0o444,
+        "unsupported\n",
+    ),
+    file(
+        "/sys/devices/platform/vgem/power/async",
+        0o644,
+        "disabled\n",
+    ),
+    file(
+        "/sys/devices/platform/vgem/power/runtime_suspended_time",
+        0o444,
+        "0\n",
+    ),
+    file(
+        "/sys/devices/platform/vgem/power/runtime_enabled",
+        0o444,
+        "disabled\n",
+    ),
+    file("/sys/devices/platform/vgem/power/control", 0o644, "auto\n"),
+    file(
+        "/sys/devices/platform/vgem/drm/card0/power/runtime_active_time",
+        0o444,
+        "0\n",
+    ),
+    file(
+        "/sys/devices/platform/vgem/drm/card0/power/runtime_active_kids",
+        0o444,
+        "0\n",
+    ),
+    file(
+        "/sys/devices/platform/vgem/drm/card0/power/runtime_usage",
+        0o444,
+        "0\n",
+    ),
+    file(
+        "/sys/devices/platform/vgem/drm/card0/power/runtime_status",
+        0o444,
+        "unsupported\n",
+    ),
+    file(
+        "/sys/devices/platform/vgem/drm/card0/power/async",
+        0o644,
+        "disabled\n",
+    ),
+    file(
+        "/sys/devices/platform/vgem/drm/card0/power/runtime_suspended_time",
+        0o444,
+        "0\n",
+    ),
+    file(
+        "/sys/devices/platform/vgem/drm/card0/power/runtime_enabled",
+        0o444,
+        "disabled\n",
+    ),
+    file(
+        "/sys/devices/platform/vgem/drm/card0/power/control",
+        0o644,
+        "auto\n",
+    ),
+    file(
+        "/sys/devices/platform/vgem/drm/renderD128/power/runtime_active_time",
+        0o444,
+        "0\n",
+    ),
+    file(
+        "/sys/devices/platform/vgem/drm/renderD128/power/runtime_active_kids",
+        0o444,
+        "0\n",
+    ),
+    file(
+        "/sys/devices/platform/vgem/drm/renderD128/power/runtime_usage",
+        0o444,
+        "0\n",
+    ),
+    file(
+        "/sys/devices/platform/vgem/drm/renderD128/power/runtime_status",
+        0o444,
+        "unsupported\n",
+    ),
+    file(
+        "/sys/devices/platform/vgem/drm/renderD128/power/async",
+        0o644,
+        "disabled\n",
+    ),
+    file(
+        "/sys/devices/platform/vgem/drm/renderD128/power/runtime_suspended_time",
+        0o444,
+        "0\n",
+    ),
+    file(
+        "/sys/devices/platform/vgem/drm/renderD128/power/runtime_enabled",
+        0o444,
+        "disabled\n",
+    ),
+    file(
+        "/sys/devices/platform/vgem/drm/renderD128/power/control",
+        0o644,
+        "auto\n",
     ),
 ];
 
@@ -317,6 +448,7 @@ pub fn may_name(path: &[u8], last: &[u8]) -> bool {
         b"dev",
     ];
     NAMES.contains(&last)
+        || POWER.iter().any(|n| n.as_bytes() == last)
         || TOPS
             .iter()
             .any(|d| path.windows(d.len()).any(|w| w == d.as_bytes()))

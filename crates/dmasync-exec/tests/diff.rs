@@ -122,6 +122,59 @@ const KNOWN: &[(&str, &str, &str, &str)] = &[
         "open /sys/dev/char/226:0/uevent O_RDWR ok",
         "open /sys/dev/char/226:0/uevent O_RDWR EACCES",
         "writing a sysfs attribute (a uevent) is not served",
+    ),    (
+        "sysfs",
+        "readdir /sys/devices/platform/vgem/power: .(dir) ..(dir) runtime_active_time(reg) runtime_active_kids(reg) runtime_usage(reg) runtime_status(reg) autosuspend_delay_ms(reg) async(reg) runtime_suspended_time(reg) runtime_enabled(reg) control(reg)",
+        "readdir /sys/devices/platform/vgem/power: .(dir) ..(dir) runtime_active_time(reg) runtime_active_kids(reg) runtime_usage(reg) runtime_status(reg) async(reg) runtime_suspended_time(reg) runtime_enabled(reg) control(reg)",
+        "a power directory does not list autosuspend_delay_ms (its read fails with EIO, which a served attribute cannot)",
+    ),
+    (
+        "sysfs",
+        "readdir /sys/devices/platform/vgem/drm/card0/power: .(dir) ..(dir) runtime_active_time(reg) runtime_active_kids(reg) runtime_usage(reg) runtime_status(reg) autosuspend_delay_ms(reg) async(reg) runtime_suspended_time(reg) runtime_enabled(reg) control(reg)",
+        "readdir /sys/devices/platform/vgem/drm/card0/power: .(dir) ..(dir) runtime_active_time(reg) runtime_active_kids(reg) runtime_usage(reg) runtime_status(reg) async(reg) runtime_suspended_time(reg) runtime_enabled(reg) control(reg)",
+        "a power directory does not list autosuspend_delay_ms (its read fails with EIO, which a served attribute cannot)",
+    ),
+    (
+        "sysfs",
+        "readdir /sys/class/drm/renderD128/power: .(dir) ..(dir) runtime_active_time(reg) runtime_active_kids(reg) runtime_usage(reg) runtime_status(reg) autosuspend_delay_ms(reg) async(reg) runtime_suspended_time(reg) runtime_enabled(reg) control(reg)",
+        "readdir /sys/class/drm/renderD128/power: .(dir) ..(dir) runtime_active_time(reg) runtime_active_kids(reg) runtime_usage(reg) runtime_status(reg) async(reg) runtime_suspended_time(reg) runtime_enabled(reg) control(reg)",
+        "a power directory does not list autosuspend_delay_ms (its read fails with EIO, which a served attribute cannot)",
+    ),
+    (
+        "sysfs",
+        "O_PATH|O_NOFOLLOW /sys/dev/char/226:0: fstat link, fstatat empty link, readlinkat empty ../../devices/platform/vgem/drm/card0, read EBADF, ioctl EBADF",
+        "O_PATH|O_NOFOLLOW /sys/dev/char/226:0: fstat link, fstatat empty link, readlinkat empty ../../devices/platform/vgem/drm/card0, read ok, ioctl EBADF",
+        "an O_PATH fd of a served file or link is a read-only description: read() returns 0",
+    ),
+    (
+        "sysfs",
+        "O_PATH /sys/dev/char/226:128: fstat dir, fstatat empty dir, readlinkat empty ENOENT, read EBADF, ioctl EBADF",
+        "O_PATH /sys/dev/char/226:128: fstat dir, fstatat empty dir, readlinkat empty ENOENT, read EISDIR, ioctl ENOTTY",
+        "an O_PATH fd of a served directory is a removed directory opened for reading: read EISDIR, ioctl ENOTTY",
+    ),
+    (
+        "sysfs",
+        "O_PATH|O_NOFOLLOW /sys/class/drm/renderD128: fstat link, fstatat empty link, readlinkat empty ../../devices/platform/vgem/drm/renderD128, read EBADF, ioctl EBADF",
+        "O_PATH|O_NOFOLLOW /sys/class/drm/renderD128: fstat link, fstatat empty link, readlinkat empty ../../devices/platform/vgem/drm/renderD128, read ok, ioctl EBADF",
+        "an O_PATH fd of a served file or link is a read-only description: read() returns 0",
+    ),
+    (
+        "sysfs",
+        "O_PATH|O_NOFOLLOW /sys/class/drm/card0/dev: fstat reg, fstatat empty reg, readlinkat empty ENOENT, read EBADF, ioctl EBADF",
+        "O_PATH|O_NOFOLLOW /sys/class/drm/card0/dev: fstat reg, fstatat empty reg, readlinkat empty ENOENT, read ok, ioctl EBADF",
+        "an O_PATH fd of a served file or link is a read-only description: read() returns 0",
+    ),
+    (
+        "sysfs",
+        "O_PATH /sys/class/drm/card0/uevent: fstat reg, fstatat empty reg, readlinkat empty ENOENT, read EBADF, ioctl EBADF",
+        "O_PATH /sys/class/drm/card0/uevent: fstat reg, fstatat empty reg, readlinkat empty ENOENT, read ok, ioctl EBADF",
+        "an O_PATH fd of a served file or link is a read-only description: read() returns 0",
+    ),
+    (
+        "sysfs",
+        "O_PATH|O_NOFOLLOW /sys/devices/platform/vgem/drm: fstat dir, fstatat empty dir, readlinkat empty ENOENT, read EBADF, ioctl EBADF",
+        "O_PATH|O_NOFOLLOW /sys/devices/platform/vgem/drm: fstat dir, fstatat empty dir, readlinkat empty ENOENT, read EISDIR, ioctl ENOTTY",
+        "an O_PATH fd of a served directory is a removed directory opened for reading: read EISDIR, ioctl ENOTTY",
     ),
 ];
 

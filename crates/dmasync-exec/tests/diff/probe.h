@@ -147,6 +147,7 @@ static const char *errname(int e)
 	case ENODEV: return "ENODEV";
 	case ENOTDIR: return "ENOTDIR";
 	case EISDIR: return "EISDIR";
+	case ELOOP: return "ELOOP";
 	case EINVAL: return "EINVAL";
 	case EMFILE: return "EMFILE";
 	case ENOTTY: return "ENOTTY";

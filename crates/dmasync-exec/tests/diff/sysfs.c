@@ -200,6 +200,98 @@ static void attr_fd(const char *p)
 	close(fd);
 }
 
+/* Path resolution as systemd's chase() (libudev's sd_device) does it: one
+ * component at a time with O_PATH|O_NOFOLLOW opens relative to the
+ * previous one; a link (fstat says so) is read with readlinkat() from its
+ * directory and its target walked in its place. */
+static void chase(const char *path)
+{
+	char todo[PATH_MAX], done[PATH_MAX] = "", comp[NAME_MAX + 1], target[PATH_MAX / 2], l[PATH_MAX * 2], lp[64];
+	int fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC), links = 0;
+	struct stat st;
+	snprintf(todo, sizeof(todo), "%s", path);
+	while (todo[0]) {
+		char *p = todo;
+		while (*p == '/')
+			p++;
+		size_t n = strcspn(p, "/");
+		if (n == 0)
+			break;
+		snprintf(comp, sizeof(comp), "%.*s", (int)n, p);
+		memmove(todo, p + n, strlen(p + n) + 1);
+		int child;
+		if (strcmp(comp, "..") == 0) {
+			child = openat(fd, "..", O_PATH | O_DIRECTORY | O_CLOEXEC);
+			char *last = strrchr(done, '/');
+			if (last)
+				*last = 0;
+		} else {
+			child = openat(fd, comp, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+		}
+		if (child < 0) {
+			out("chase %s: openat %s %s", path, comp, errname(errno));
+			close(fd);
+			return;
+		}
+		if (fstat(child, &st)) {
+			out("chase %s: fstat %s %s", path, comp, errname(errno));
+			close(child);
+			close(fd);
+			return;
+		}
+		if (S_ISLNK(st.st_mode)) {
+			ssize_t t = readlinkat(fd, comp, target, sizeof(target) - 1);
+			if (t < 0) {
+				out("chase %s: readlinkat %s %s", path, comp, errname(errno));
+				close(child);
+				close(fd);
+				return;
+			}
+			target[t] = 0;
+			snprintf(l, sizeof(l), "%s%s", target, todo);
+			snprintf(todo, sizeof(todo), "%.*s", (int)sizeof(todo) - 1, l);
+			close(child);
+			links++;
+			continue;
+		}
+		if (strcmp(comp, "..") != 0) {
+			size_t d = strlen(done);
+			snprintf(done + d, sizeof(done) - d, "/%s", comp);
+		}
+		close(fd);
+		fd = child;
+	}
+	snprintf(lp, sizeof(lp), "/proc/self/fd/%d", fd);
+	ssize_t n = readlink(lp, l, sizeof(l) - 1);
+	l[n < 0 ? 0 : n] = 0;
+	out("chase %s: %s, %d links, fd link %s, type %s", path, done, links, l,
+	    fstat(fd, &st) ? errname(errno) : type_of(st.st_mode));
+	close(fd);
+}
+
+/* An O_PATH|O_NOFOLLOW open of a link gives the link itself. */
+static void path_fd(const char *dir, const char *name, int flags)
+{
+	int d = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	int fd = openat(d, name, O_PATH | O_CLOEXEC | flags);
+	struct stat st;
+	char l[PATH_MAX], buf[8];
+	if (fd < 0) {
+		out("O_PATH%s %s/%s: %s", flags ? "|O_NOFOLLOW" : "", dir, name, errname(errno));
+		close(d);
+		return;
+	}
+	ssize_t n = readlinkat(fd, "", l, sizeof(l) - 1);
+	const char *rl = n < 0 ? errname(errno) : l;
+	l[n < 0 ? 0 : n] = 0;
+	out("O_PATH%s %s/%s: fstat %s, fstatat empty %s, readlinkat empty %s, read %s, ioctl %s", flags ? "|O_NOFOLLOW" : "",
+	    dir, name, fstat(fd, &st) ? errname(errno) : type_of(st.st_mode),
+	    fstatat(fd, "", &st, AT_EMPTY_PATH) ? errname(errno) : type_of(st.st_mode), rl,
+	    rc(read(fd, buf, sizeof(buf))), rc(ioctl(fd, FIONREAD, &n)));
+	close(fd);
+	close(d);
+}
+
 /* What libdrm does for a DRM fd: its device number from fstat, whether
  * /sys/dev/char/M:m/device/drm exists (drmGetNodeTypeFromFd), DEVNAME
  * from uevent (drmGetDeviceNameFromFd2), and the node of another type
@@ -303,6 +395,23 @@ int main(void)
 	show_path("/sys/devices/platform/vgem/drm/card0/dev");
 	show_dir("/sys/class/drm");
 	show_dir("/sys/devices/platform/vgem/drm");
+	/* The runtime-PM attributes udevadm info -a prints (the device has
+	 * no runtime PM). */
+	{
+		static const char *pm[] = { "async", "control", "runtime_active_kids", "runtime_active_time",
+					    "runtime_enabled", "runtime_status", "runtime_suspended_time",
+					    "runtime_usage" };
+		static const char *dirs[] = { "/sys/devices/platform/vgem/power",
+					      "/sys/devices/platform/vgem/drm/card0/power",
+					      "/sys/class/drm/renderD128/power" };
+		for (unsigned i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+			show_dir(dirs[i]);
+			for (unsigned j = 0; j < sizeof(pm) / sizeof(pm[0]); j++) {
+				snprintf(p, sizeof(p), "%s/%s", dirs[i], pm[j]);
+				show_path(p);
+			}
+		}
+	}
 
 	/* Relative to a directory fd. */
 	d = open("/sys/class/drm", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -371,6 +480,18 @@ int main(void)
 				close(fd);
 		}
 	}
+	path_fd("/sys/dev/char", "226:0", O_NOFOLLOW);
+	path_fd("/sys/dev/char", "226:128", 0);
+	path_fd("/sys/class/drm", "renderD128", O_NOFOLLOW);
+	path_fd("/sys/class/drm/card0", "dev", O_NOFOLLOW);
+	path_fd("/sys/class/drm/card0", "uevent", 0);
+	path_fd("/sys/devices/platform/vgem", "drm", O_NOFOLLOW);
+	chase("/sys/dev/char/226:0");
+	chase("/sys/dev/char/226:128/device/drm");
+	chase("/sys/class/drm/card0/subsystem/renderD128/dev");
+	chase("/sys/class/drm/renderD128/device/subsystem");
+	chase("/sys/devices/platform/vgem/drm/card0/../../modalias");
+	chase("/sys/dev/char/226:7");
 	libdrm_like("/dev/dri/card0", "renderD");
 	libdrm_like("/dev/dri/renderD128", "card");
 	return 0;
