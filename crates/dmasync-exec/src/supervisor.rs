@@ -60,6 +60,10 @@ pub(crate) struct Templates {
     /// ([`Object::SysAttr`]), so that all opens share its inode, as the
     /// kernel's share the attribute's.
     sys_attrs: Vec<(u8, OwnedFd)>,
+    /// One unsealed file per served `uevent` attribute, by index, which
+    /// its opens for writing are descriptions of (`Object::SysAttr` too):
+    /// writing a uevent sends an event and changes nothing that reads.
+    sys_sinks: Vec<(u8, OwnedFd)>,
 }
 
 fn removed_dir(tag: &str) -> io::Result<OwnedFd> {
@@ -171,6 +175,22 @@ impl Templates {
                     _ => None,
                 })
                 .map(|(i, perm, text)| Ok((i as u8, attr_template(text, perm)?)))
+                .collect::<io::Result<_>>()?,
+            sys_sinks: crate::sysfs::TREE
+                .iter()
+                .enumerate()
+                .filter_map(|(i, e)| match e.kind {
+                    crate::sysfs::Kind::File { text, .. } if e.path.ends_with("/uevent") => {
+                        Some((i, text))
+                    }
+                    _ => None,
+                })
+                .map(|(i, text)| {
+                    // Its text, for an O_RDWR open's reads.
+                    let fd = template("uevent", 0o644)?;
+                    rustix::io::write(&fd, text.as_bytes())?;
+                    Ok((i as u8, fd))
+                })
                 .collect::<io::Result<_>>()?,
         })
     }
@@ -505,6 +525,25 @@ fn has_sys_admin(status: Option<&crate::sys::files::ProcStatus>) -> bool {
         .is_some_and(|caps| caps & (1 << CAP_SYS_ADMIN) != 0)
 }
 
+/// Whether the thread whose `/proc/<tid>/status` is `status` may write a
+/// file of root's with mode 0644: its file system uid is root's, or it
+/// has `CAP_DAC_OVERRIDE` in its effective set.
+fn may_write_roots(status: Option<&crate::sys::files::ProcStatus>) -> bool {
+    const CAP_DAC_OVERRIDE: u32 = 1;
+    let Some(status) = status else {
+        return false;
+    };
+    // "Uid:" real, effective, saved, file system.
+    let fsuid = status
+        .field("Uid")
+        .and_then(|u| u.split_whitespace().nth(3))
+        .and_then(|u| u.parse::<u32>().ok());
+    fsuid == Some(0)
+        || status
+            .mask("CapEff")
+            .is_some_and(|caps| caps & (1 << CAP_DAC_OVERRIDE) != 0)
+}
+
 /// The caller's path at `addr` (at most PATH_MAX - 1 bytes).
 fn read_path(n: &Req<'_>, addr: u64) -> io::Result<Vec<u8>> {
     mem::read_cstr(n.pid, addr, libc::PATH_MAX as usize - 1)
@@ -553,7 +592,7 @@ impl Supervisor {
         for (node, fd) in &templates.path_only {
             registry.add_device(fd.as_fd(), Object::PathOnly(*node))?;
         }
-        for (i, fd) in &templates.sys_attrs {
+        for (i, fd) in templates.sys_attrs.iter().chain(&templates.sys_sinks) {
             registry.add_device(fd.as_fd(), Object::SysAttr(*i))?;
         }
         Ok(Supervisor {
@@ -1296,7 +1335,27 @@ impl Supervisor {
             // uevent, is not served); a debugfs file: a snapshot of its
             // text, made at open. An O_PATH open: below.
             Node::Sys(i) if !node.is_dir() && !node.is_link() && !oflags.contains(OFlags::PATH) => {
-                if oflags & OFlags::ACCMODE != OFlags::RDONLY || oflags.contains(OFlags::TRUNC) {
+                let writes = oflags & OFlags::ACCMODE != OFlags::RDONLY;
+                let sink = self.templates.sys_sinks.iter().find(|s| s.0 == i);
+                if let (true, Some((_, sink))) = (writes, sink) {
+                    // A uevent, for the attribute's owner (root) or
+                    // CAP_DAC_OVERRIDE, as the VFS checks its 0644.
+                    let status = crate::sys::files::ProcStatus::read(n.pid);
+                    if !may_write_roots(status.as_ref()) {
+                        return Some(Answer::Error(EACCES));
+                    }
+                    self.registry.note_device_open();
+                    let path = format!("/proc/self/fd/{}", std::os::fd::AsRawFd::as_raw_fd(sink));
+                    let flags = (oflags & (OFlags::ACCMODE | OFlags::NONBLOCK | OFlags::APPEND))
+                        | OFlags::CLOEXEC;
+                    return Some(
+                        match rustix::fs::open(path, flags, rustix::fs::Mode::empty()) {
+                            Ok(fd) => Answer::Fd { fd, cloexec },
+                            Err(e) => Answer::Error(e.raw_os_error()),
+                        },
+                    );
+                }
+                if writes || oflags.contains(OFlags::TRUNC) {
                     Answer::Error(EACCES)
                 } else if let crate::sysfs::Kind::Debug { file, .. } =
                     crate::sysfs::TREE[i as usize].kind

@@ -113,17 +113,6 @@ const KNOWN: &[(&str, &str, &str, &str)] = &[
     ),
     (
         "sysfs",
-        "open /sys/dev/char/226:0/uevent O_WRONLY ok",
-        "open /sys/dev/char/226:0/uevent O_WRONLY EACCES",
-        "writing a sysfs attribute (a uevent) is not served",
-    ),
-    (
-        "sysfs",
-        "open /sys/dev/char/226:0/uevent O_RDWR ok",
-        "open /sys/dev/char/226:0/uevent O_RDWR EACCES",
-        "writing a sysfs attribute (a uevent) is not served",
-    ),    (
-        "sysfs",
         "readdir /sys/devices/platform/vgem/power: .(dir) ..(dir) runtime_active_time(reg) runtime_active_kids(reg) runtime_usage(reg) runtime_status(reg) autosuspend_delay_ms(reg) async(reg) runtime_suspended_time(reg) runtime_enabled(reg) control(reg)",
         "readdir /sys/devices/platform/vgem/power: .(dir) ..(dir) runtime_active_time(reg) runtime_active_kids(reg) runtime_usage(reg) runtime_status(reg) async(reg) runtime_suspended_time(reg) runtime_enabled(reg) control(reg)",
         "a power directory does not list autosuspend_delay_ms (its read fails with EIO, which a served attribute cannot)",
@@ -474,6 +463,78 @@ const UNPRIVILEGED: &Known = &[
         "heap: fdinfo O_WRONLY ok",
         "heap: fdinfo O_WRONLY EACCES",
         "/proc/<pid>/fdinfo files are 0400: only root opens one for writing",
+    ),
+    (
+        "sysfs",
+        "open /sys/dev/char/226:0/uevent O_WRONLY ok",
+        "open /sys/dev/char/226:0/uevent O_WRONLY EACCES",
+        "a uevent is root's, 0644: writing it needs root or CAP_DAC_OVERRIDE",
+    ),
+    (
+        "sysfs",
+        "open /sys/dev/char/226:0/uevent O_RDWR ok",
+        "open /sys/dev/char/226:0/uevent O_RDWR EACCES",
+        "a uevent is root's, 0644: writing it needs root or CAP_DAC_OVERRIDE",
+    ),
+    (
+        "sysfs",
+        "write /sys/class/drm/card0/uevent: open O_WRONLY|O_CREAT|O_TRUNC ok",
+        "write /sys/class/drm/card0/uevent: open O_WRONLY|O_CREAT|O_TRUNC EACCES",
+        "a uevent is root's, 0644: writing it needs root or CAP_DAC_OVERRIDE",
+    ),
+    (
+        "sysfs",
+        "write /sys/class/drm/card0/uevent: \"change\" ok",
+        "",
+        "a uevent is root's, 0644: writing it needs root or CAP_DAC_OVERRIDE",
+    ),
+    (
+        "sysfs",
+        "write /sys/class/drm/card0/uevent: \"add\" again ok",
+        "",
+        "a uevent is root's, 0644: writing it needs root or CAP_DAC_OVERRIDE",
+    ),
+    (
+        "sysfs",
+        "write /sys/class/drm/card0/uevent: fstat type reg perm 644 size 4096",
+        "",
+        "a uevent is root's, 0644: writing it needs root or CAP_DAC_OVERRIDE",
+    ),
+    (
+        "sysfs",
+        "write /sys/class/drm/card0/uevent: read EBADF",
+        "",
+        "a uevent is root's, 0644: writing it needs root or CAP_DAC_OVERRIDE",
+    ),
+    (
+        "sysfs",
+        "write /sys/devices/platform/vgem/uevent: open O_WRONLY|O_CREAT|O_TRUNC ok",
+        "write /sys/devices/platform/vgem/uevent: open O_WRONLY|O_CREAT|O_TRUNC EACCES",
+        "a uevent is root's, 0644: writing it needs root or CAP_DAC_OVERRIDE",
+    ),
+    (
+        "sysfs",
+        "write /sys/devices/platform/vgem/uevent: \"change\" ok",
+        "",
+        "a uevent is root's, 0644: writing it needs root or CAP_DAC_OVERRIDE",
+    ),
+    (
+        "sysfs",
+        "write /sys/devices/platform/vgem/uevent: \"add\" again ok",
+        "",
+        "a uevent is root's, 0644: writing it needs root or CAP_DAC_OVERRIDE",
+    ),
+    (
+        "sysfs",
+        "write /sys/devices/platform/vgem/uevent: fstat type reg perm 644 size 4096",
+        "",
+        "a uevent is root's, 0644: writing it needs root or CAP_DAC_OVERRIDE",
+    ),
+    (
+        "sysfs",
+        "write /sys/devices/platform/vgem/uevent: read EBADF",
+        "",
+        "a uevent is root's, 0644: writing it needs root or CAP_DAC_OVERRIDE",
     ),
 ];
 

@@ -480,6 +480,32 @@ int main(void)
 				close(fd);
 		}
 	}
+	/* Writing a uevent (udevadm trigger, "echo change > uevent"): the
+	 * kernel sends the event; the attribute reads as before. */
+	{
+		static const char *u[] = { "/sys/class/drm/card0/uevent", "/sys/devices/platform/vgem/uevent" };
+		struct stat st;
+		char buf[256];
+		for (unsigned i = 0; i < sizeof(u) / sizeof(u[0]); i++) {
+			int fd = open(u[i], O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+			out("write %s: open O_WRONLY|O_CREAT|O_TRUNC %s", u[i], fd < 0 ? errname(errno) : "ok");
+			if (fd < 0)
+				continue;
+			out("write %s: \"change\" %s", u[i], rc(write(fd, "change\n", 7)));
+			out("write %s: \"add\" again %s", u[i], rc(write(fd, "add", 3)));
+			if (fstat(fd, &st) == 0)
+				out("write %s: fstat type %s perm %o size %lld", u[i], type_of(st.st_mode), st.st_mode & 07777,
+				    (long long)st.st_size);
+			out("write %s: read %s", u[i], rc(read(fd, buf, sizeof(buf))));
+			close(fd);
+			fd = open(u[i], O_RDONLY | O_CLOEXEC);
+			ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
+			buf[n < 0 ? 0 : n] = 0;
+			out("write %s: reads after \"%s\"", u[i], bars(buf));
+			if (fd >= 0)
+				close(fd);
+		}
+	}
 	path_fd("/sys/dev/char", "226:0", O_NOFOLLOW);
 	path_fd("/sys/dev/char", "226:128", 0);
 	path_fd("/sys/class/drm", "renderD128", O_NOFOLLOW);
