@@ -54,16 +54,67 @@ pub(crate) struct Templates {
     /// ([`crate::sysfs::HOST_DIRS`], by index) that exist, with their
     /// identities.
     host_dirs: Vec<(usize, crate::objects::Key)>,
+    /// The files of the served sysfs files and links, made (and
+    /// registered) when a program first names one: most programs never
+    /// do ([`Supervisor::sys`]). `None` when they could not be made.
+    sys: std::sync::OnceLock<Option<SysFiles>>,
+}
+
+/// The files standing for the served sysfs files and links.
+pub(crate) struct SysFiles {
     /// One sealed file per served sysfs attribute, by its index in
     /// [`crate::sysfs::TREE`], holding its text, with its permissions: an
     /// open of the attribute is a read-only description of it
     /// ([`Object::SysAttr`]), so that all opens share its inode, as the
     /// kernel's share the attribute's.
-    sys_attrs: Vec<(u8, OwnedFd)>,
+    attrs: Vec<(u8, OwnedFd)>,
     /// One unsealed file per served `uevent` attribute, by index, which
     /// its opens for writing are descriptions of (`Object::SysAttr` too):
     /// writing a uevent sends an event and changes nothing that reads.
-    sys_sinks: Vec<(u8, OwnedFd)>,
+    sinks: Vec<(u8, OwnedFd)>,
+    /// One file per served file or link, registered as its `O_PATH` open
+    /// ([`Object::PathOnly`]), as the device nodes' in
+    /// `Templates::path_only`: an O_PATH open of a file, or of a link
+    /// with O_NOFOLLOW (systemd's path walk, in libudev, opens each
+    /// component so and reads the links it meets), gives the entry itself.
+    path_only: Vec<(Node, OwnedFd)>,
+}
+
+impl SysFiles {
+    fn new() -> io::Result<SysFiles> {
+        use crate::sysfs::{Kind, TREE};
+        Ok(SysFiles {
+            attrs: TREE
+                .iter()
+                .enumerate()
+                .filter_map(|(i, e)| match e.kind {
+                    Kind::File { perm, text } => Some((i, perm, text)),
+                    _ => None,
+                })
+                .map(|(i, perm, text)| Ok((i as u8, attr_template(text, perm)?)))
+                .collect::<io::Result<_>>()?,
+            sinks: TREE
+                .iter()
+                .enumerate()
+                .filter_map(|(i, e)| match e.kind {
+                    Kind::File { text, .. } if e.path.ends_with("/uevent") => Some((i, text)),
+                    _ => None,
+                })
+                .map(|(i, text)| {
+                    // Its text, for an O_RDWR open's reads.
+                    let fd = template("uevent", 0o644)?;
+                    rustix::io::write(&fd, text.as_bytes())?;
+                    Ok((i as u8, fd))
+                })
+                .collect::<io::Result<_>>()?,
+            path_only: TREE
+                .iter()
+                .enumerate()
+                .filter(|(_, e)| !matches!(e.kind, Kind::Dir { .. }))
+                .map(|(i, _)| Ok((Node::Sys(i as u8), template("path", 0o600)?)))
+                .collect::<io::Result<_>>()?,
+        })
+    }
 }
 
 fn removed_dir(tag: &str) -> io::Result<OwnedFd> {
@@ -134,9 +185,6 @@ impl Templates {
             card0: template("card0", 0o666)?,
             render: template("renderD128", 0o666)?,
             anon: rustix::event::eventfd(0, rustix::event::EventfdFlags::CLOEXEC)?,
-            // The served sysfs links too: an O_PATH|O_NOFOLLOW open of
-            // one is the link itself (systemd's path walk, in libudev,
-            // opens each component so and reads the links it meets).
             path_only: [
                 Node::SwSync,
                 Node::Info,
@@ -146,15 +194,6 @@ impl Templates {
                 Node::RenderD128,
             ]
             .into_iter()
-            // The served sysfs files and links too: an O_PATH open of
-            // one (of a link, with O_NOFOLLOW) gives the entry itself.
-            .chain(
-                crate::sysfs::TREE
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, e)| !matches!(e.kind, crate::sysfs::Kind::Dir { .. }))
-                    .map(|(i, _)| Node::Sys(i as u8)),
-            )
             .map(|node| Ok((node, template("path", 0o600)?)))
             .collect::<io::Result<_>>()?,
             dirs,
@@ -167,31 +206,7 @@ impl Templates {
                     Some((i, (st.st_dev, st.st_ino)))
                 })
                 .collect(),
-            sys_attrs: crate::sysfs::TREE
-                .iter()
-                .enumerate()
-                .filter_map(|(i, e)| match e.kind {
-                    crate::sysfs::Kind::File { perm, text } => Some((i, perm, text)),
-                    _ => None,
-                })
-                .map(|(i, perm, text)| Ok((i as u8, attr_template(text, perm)?)))
-                .collect::<io::Result<_>>()?,
-            sys_sinks: crate::sysfs::TREE
-                .iter()
-                .enumerate()
-                .filter_map(|(i, e)| match e.kind {
-                    crate::sysfs::Kind::File { text, .. } if e.path.ends_with("/uevent") => {
-                        Some((i, text))
-                    }
-                    _ => None,
-                })
-                .map(|(i, text)| {
-                    // Its text, for an O_RDWR open's reads.
-                    let fd = template("uevent", 0o644)?;
-                    rustix::io::write(&fd, text.as_bytes())?;
-                    Ok((i as u8, fd))
-                })
-                .collect::<io::Result<_>>()?,
+            sys: std::sync::OnceLock::new(),
         })
     }
 
@@ -218,12 +233,8 @@ impl Templates {
             Node::Card0 => Some(self.card0.as_fd()),
             Node::RenderD128 => Some(self.render.as_fd()),
             Node::Missing | Node::NotDir | Node::Outside => None,
-            Node::Sys(i) if !node.is_dir() => Some(
-                self.sys_attrs
-                    .iter()
-                    .find(|a| a.0 == i)
-                    .map_or(self.sys_file.as_fd(), |a| a.1.as_fd()),
-            ),
+            // See `Supervisor::template_of` for the attributes.
+            Node::Sys(_) if !node.is_dir() => Some(self.sys_file.as_fd()),
             dir => self.dirs.iter().find(|d| d.0 == dir).map(|d| d.1.as_fd()),
         }
     }
@@ -592,9 +603,6 @@ impl Supervisor {
         for (node, fd) in &templates.path_only {
             registry.add_device(fd.as_fd(), Object::PathOnly(*node))?;
         }
-        for (i, fd) in templates.sys_attrs.iter().chain(&templates.sys_sinks) {
-            registry.add_device(fd.as_fd(), Object::SysAttr(*i))?;
-        }
         Ok(Supervisor {
             epolls: crate::epoll_proxy::Proxies::new(&registry),
             registry,
@@ -752,6 +760,42 @@ impl Supervisor {
             n if slash && !n.is_dir() => Answer::Error(ENOTDIR),
             _ => answer,
         })
+    }
+
+    /// The files of the served sysfs entries, made and registered on
+    /// first use; `None` when they could not be made (then an attribute
+    /// reads from a shared file and O_PATH opens of the entries fail).
+    fn sys(&self) -> Option<&SysFiles> {
+        self.templates
+            .sys
+            .get_or_init(|| {
+                let files = SysFiles::new().ok()?;
+                for (i, fd) in files.attrs.iter().chain(&files.sinks) {
+                    self.registry
+                        .add_device(fd.as_fd(), Object::SysAttr(*i))
+                        .ok()?;
+                }
+                for (node, fd) in &files.path_only {
+                    self.registry
+                        .add_device(fd.as_fd(), Object::PathOnly(*node))
+                        .ok()?;
+                }
+                Some(files)
+            })
+            .as_ref()
+    }
+
+    /// The file whose metadata `node` reports (its inode, times), as
+    /// `Templates::of`, and an attribute's own file.
+    fn template_of(&self, node: Node) -> Option<BorrowedFd<'_>> {
+        match node {
+            Node::Sys(i) if !node.is_dir() => self
+                .sys()
+                .and_then(|f| f.attrs.iter().find(|a| a.0 == i))
+                .map(|a| a.1.as_fd())
+                .or_else(|| self.templates.of(node)),
+            _ => self.templates.of(node),
+        }
     }
 
     fn valid(&self, n: &Req<'_>) -> bool {
@@ -1336,7 +1380,7 @@ impl Supervisor {
             // text, made at open. An O_PATH open: below.
             Node::Sys(i) if !node.is_dir() && !node.is_link() && !oflags.contains(OFlags::PATH) => {
                 let writes = oflags & OFlags::ACCMODE != OFlags::RDONLY;
-                let sink = self.templates.sys_sinks.iter().find(|s| s.0 == i);
+                let sink = self.sys().and_then(|f| f.sinks.iter().find(|s| s.0 == i));
                 if let (true, Some((_, sink))) = (writes, sink) {
                     // A uevent, for the attribute's owner (root) or
                     // CAP_DAC_OVERRIDE, as the VFS checks its 0644.
@@ -1365,7 +1409,7 @@ impl Supervisor {
                         Err(e) => Answer::Error(errno_of(&e)),
                     }
                 } else {
-                    let Some(t) = self.templates.of(node) else {
+                    let Some(t) = self.template_of(node) else {
                         return Some(Answer::Error(ENOENT));
                     };
                     self.registry.note_device_open();
@@ -1383,13 +1427,21 @@ impl Supervisor {
             // file instead.
             n if !n.is_dir() && oflags.contains(OFlags::PATH) => {
                 self.registry.note_device_open();
-                let t = self
+                let sys = match node {
+                    Node::Sys(_) => self.sys().map(|f| &f.path_only[..]),
+                    _ => None,
+                };
+                let Some(t) = self
                     .templates
                     .path_only
                     .iter()
+                    .chain(sys.unwrap_or_default())
                     .find(|p| p.0 == node)
                     .map(|p| p.1.as_fd())
-                    .expect("file node");
+                else {
+                    // The sysfs files could not be made.
+                    return Some(Answer::Error(libc::ENOMEM));
+                };
                 let path = format!("/proc/self/fd/{}", std::os::fd::AsRawFd::as_raw_fd(&t));
                 match rustix::fs::open(
                     path,
@@ -1415,7 +1467,7 @@ impl Supervisor {
             }
             Node::HeapSystem | Node::Udmabuf => {
                 self.registry.note_device_open();
-                let t = self.templates.of(node).expect("file node");
+                let t = self.template_of(node).expect("file node");
                 let path = format!("/proc/self/fd/{}", std::os::fd::AsRawFd::as_raw_fd(&t));
                 match rustix::fs::open(
                     path,
@@ -1445,7 +1497,7 @@ impl Supervisor {
                 }
             }
             dir => {
-                let t = self.templates.of(dir).expect("dir node");
+                let t = self.template_of(dir).expect("dir node");
                 match rustix::fs::openat(
                     t,
                     ".",
@@ -1517,7 +1569,7 @@ impl Supervisor {
             }
             _ => {}
         }
-        let (Some(fd), Some(id)) = (self.templates.of(node), Identity::of_node(node)) else {
+        let (Some(fd), Some(id)) = (self.template_of(node), Identity::of_node(node)) else {
             return Some(Answer::Error(ENOENT));
         };
         if slash && !node.is_dir() {
@@ -1629,7 +1681,7 @@ impl Supervisor {
             }
             _ => {}
         }
-        let Some(fd) = self.templates.of(node) else {
+        let Some(fd) = self.template_of(node) else {
             return Some(Answer::Error(ENOENT));
         };
         if slash && !node.is_dir() {
