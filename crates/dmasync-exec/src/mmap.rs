@@ -32,10 +32,12 @@
 //! zero length or unaligned offset (EINVAL), an unknown mapping type
 //! (EINVAL), the access mode (EACCES).
 
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::sync::Arc;
 
 use crate::objects::{Object, Registry};
+use crate::paths::Node;
+use crate::procfs::Shown;
 use crate::sys::inject::Seized;
 use crate::sys::seccomp::{Answer, Listener, Notif};
 
@@ -56,6 +58,8 @@ enum Plan {
     Inject {
         pieces: Vec<Piece>,
         fallback: Answer,
+        /// What the mapping's start is, as `/proc/<pid>/maps` shows it.
+        shown: Shown,
     },
 }
 
@@ -133,7 +137,7 @@ fn dup(fd: std::os::fd::BorrowedFd<'_>) -> Result<OwnedFd, i32> {
 
 /// The plan for an `mmap` of our `obj`, whose program-side description
 /// has `access` (`Named::access_mode`).
-fn plan(obj: &Object, a: &Args, access: u32) -> Result<Plan, i32> {
+fn plan(obj: &Object, file: BorrowedFd<'_>, a: &Args, access: u32) -> Result<Plan, i32> {
     match obj {
         Object::DmaBuf(b) => {
             a.generic_check(access)?;
@@ -174,6 +178,13 @@ fn plan(obj: &Object, a: &Args, access: u32) -> Result<Plan, i32> {
             Ok(Plan::Inject {
                 pieces,
                 fallback: Answer::Continue,
+                shown: Shown::DmaBuf {
+                    buf: Arc::downgrade(b),
+                    path: buf.dentry_name(),
+                    key: crate::objects::key_of(file)
+                        .map_err(|e| e.raw_os_error().unwrap_or(libc::EIO))?,
+                    offset: a.offset,
+                },
             })
         }
         Object::Drm(f) => {
@@ -195,6 +206,15 @@ fn plan(obj: &Object, a: &Args, access: u32) -> Result<Plan, i32> {
                     len: a.pages_len(),
                 }],
                 fallback: Answer::Error(libc::EACCES),
+                // The kernel's vma keeps the fake offset.
+                shown: Shown::Node {
+                    node: if f.file.is_render() {
+                        Node::RenderD128
+                    } else {
+                        Node::Card0
+                    },
+                    offset: a.offset,
+                },
             })
         }
         // Files without an mmap: the debugfs timeline, the heap and
@@ -224,28 +244,67 @@ pub(crate) fn serve(registry: &Registry, listener: &Arc<Listener>, n: &Notif) ->
         Ok(None) => return Some(Answer::Continue),
         Err(e) => return Some(Answer::Error(e)),
     };
-    let (pieces, fallback) = match plan(&named.obj, &a, named.access_mode()) {
-        Ok(Plan::Continue) => return Some(Answer::Continue),
-        Err(e) => return Some(Answer::Error(e)),
-        Ok(Plan::Inject { pieces, fallback }) => (pieces, fallback),
-    };
+    let (pieces, fallback, shown) =
+        match plan(&named.obj, named.file.as_fd(), &a, named.access_mode()) {
+            Ok(Plan::Continue) => return Some(Answer::Continue),
+            Err(e) => return Some(Answer::Error(e)),
+            Ok(Plan::Inject {
+                pieces,
+                fallback,
+                shown,
+            }) => (pieces, fallback, shown),
+        };
     if !listener.id_valid(n.id) {
         return None;
     }
     let listener = listener.clone();
+    let injected = registry.injected.clone();
     let (id, tid) = (n.id, n.pid);
     let spawned = std::thread::Builder::new()
         .name("dmasync-mmap".into())
-        .spawn(move || inject(&listener, id, tid, a, &pieces, fallback));
+        .spawn(move || {
+            let made = Made {
+                injected: &injected,
+                shown: &shown,
+            };
+            inject(&listener, id, tid, a, &pieces, fallback, made);
+        });
     match spawned {
         Ok(_) => None,
         Err(_) => Some(Answer::Error(libc::ENOMEM)),
     }
 }
 
+/// Records the pieces mapped from `start` for `/proc/<pid>/maps`: each is
+/// a mapping of its memfd range, standing for the next range of `shown`.
+fn record(injected: &crate::procfs::Injections, start: u64, pieces: &[Piece], shown: &Shown) {
+    let mut at = 0;
+    for p in pieces {
+        if let Ok(key) = crate::objects::key_of(p.fd.as_fd()) {
+            injected.record(start + at, key, p.offset, shown.at(at));
+        }
+        at += p.len;
+    }
+}
+
+/// Where a mapping made is recorded, and what it stands for.
+struct Made<'a> {
+    injected: &'a crate::procfs::Injections,
+    shown: &'a Shown,
+}
+
 /// Maps `pieces` in thread `tid`, stopped in notified call `id`, and makes
-/// the mapping's address (or an error) the call's result.
-fn inject(listener: &Listener, id: u64, tid: u32, a: Args, pieces: &[Piece], fallback: Answer) {
+/// the mapping's address (or an error) the call's result; a mapping made
+/// is recorded (`made`) before the thread runs on.
+fn inject(
+    listener: &Listener,
+    id: u64,
+    tid: u32,
+    a: Args,
+    pieces: &[Piece],
+    fallback: Answer,
+    made: Made<'_>,
+) {
     // The tracer must be this thread: every ptrace request comes from it.
     let seized = match Seized::new(tid) {
         Ok(s) => s,
@@ -280,6 +339,9 @@ fn inject(listener: &Listener, id: u64, tid: u32, a: Args, pieces: &[Piece], fal
     };
     for n in nums {
         let _ = st.syscall(libc::SYS_close, [n as u64, 0, 0, 0, 0, 0]);
+    }
+    if !failed(result) {
+        record(made.injected, result as u64, pieces, made.shown);
     }
     st.finish(result);
 }

@@ -242,7 +242,16 @@ pub struct Registry {
     pidfds: Pidfds,
     /// The epoll proxies' refreshes under way.
     pub(crate) proxy_refreshes: Arc<crate::epoll_proxy::Queued>,
+    /// The mappings made in programs for our files (`crate::mmap`), as
+    /// `/proc/<pid>/maps` must show them.
+    pub(crate) injected: Arc<crate::procfs::Injections>,
+    /// The files made for seq_file texts (fdinfo, maps, debugfs), the
+    /// newest last: they seek as `seq_lseek` does.
+    seq_texts: Mutex<std::collections::VecDeque<Key>>,
 }
+
+/// How many seq_file texts are remembered (the oldest are forgotten).
+const SEQ_TEXTS_MAX: usize = 4096;
 
 /// Pidfds of the threads that made calls, to fetch their fds with
 /// `pidfd_getfd` (a third of the cost of a `stat` of `/proc/<tid>/fd/<n>`).
@@ -376,7 +385,37 @@ impl Registry {
             releasing: Mutex::new(()),
             pidfds: Pidfds::default(),
             proxy_refreshes: Arc::default(),
+            injected: Arc::default(),
+            seq_texts: Mutex::default(),
         })
+    }
+
+    /// Notes that `file` stands for a seq_file text (see
+    /// [`Registry::lookup_seq`]).
+    pub(crate) fn note_seq_text(&self, file: BorrowedFd<'_>) {
+        let Ok(key) = key_of(file) else {
+            return;
+        };
+        let mut v = self.seq_texts.lock();
+        if v.len() >= SEQ_TEXTS_MAX {
+            v.pop_front();
+        }
+        v.push_back(key);
+    }
+
+    /// The object that `fd` of thread `pid` is, `Err(true)` when it is a
+    /// file made for a seq_file text, `Err(false)` when it is neither (or
+    /// not open). One fetch of the fd.
+    pub(crate) fn lookup_seq(&self, pid: u32, fd: u64) -> Result<Object, bool> {
+        let fd = i32::try_from(fd as i64)
+            .ok()
+            .filter(|fd| *fd >= 0)
+            .ok_or(false)?;
+        let key = self.pidfds.key_of(pid, fd).ok_or(false)?;
+        if let Some(obj) = self.maps.lock().by_key.get(&key).cloned() {
+            return Ok(obj);
+        }
+        Err(self.seq_texts.lock().contains(&key))
     }
 
     /// The object that `fd` of thread `pid` is, or `None` when the fd is

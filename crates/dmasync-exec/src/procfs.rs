@@ -16,10 +16,12 @@
 //! mounted at `/proc` (the supervisor names the same process by the same
 //! number).
 
+use std::collections::VecDeque;
 use std::io;
 use std::os::fd::OwnedFd;
+use std::sync::Weak;
 
-use crate::objects::{Key, Object};
+use crate::objects::{DmaBufObj, Key, Object};
 use crate::paths::Node;
 
 /// Which entry of a process's directory a path names.
@@ -271,6 +273,230 @@ fn maps_line_is(line: &str, key: Key) -> bool {
     ino == key.1 && libc::makedev(ma, mi) == key.0
 }
 
+/// How many injected mappings are remembered (the oldest are forgotten:
+/// a mapping's end is not seen, `munmap` being native).
+const INJECTED_MAX: usize = 1024;
+
+/// What an injected mapping stands for in `/proc/<pid>/maps`.
+#[derive(Clone)]
+pub(crate) enum Shown {
+    /// A range of a dma-buf (a udmabuf's memfd ranges): its file's path,
+    /// read when shown (SET_NAME may rename it), and identity (its
+    /// stand-in's, as fstat says), at `offset` in the buffer.
+    DmaBuf {
+        buf: Weak<DmaBufObj>,
+        /// The path when the buffer is gone.
+        path: String,
+        key: Key,
+        offset: u64,
+    },
+    /// A DRM node's mapping: the node (its identity is its template's) at
+    /// the fake offset `offset`.
+    Node { node: Node, offset: u64 },
+}
+
+impl Shown {
+    /// The same, `delta` bytes further into the file.
+    pub(crate) fn at(&self, delta: u64) -> Shown {
+        let mut s = self.clone();
+        match &mut s {
+            Shown::DmaBuf { offset, .. } | Shown::Node { offset, .. } => *offset += delta,
+        }
+        s
+    }
+}
+
+/// A mapping the supervisor made in a program (`crate::mmap`): the file
+/// `key` at host offset `pgoff` (bytes), mapped at `start`.
+struct Injected {
+    start: u64,
+    key: Key,
+    pgoff: u64,
+    shown: Shown,
+}
+
+/// The injected mappings, the newest last, shared by every process (a
+/// fork's child has its parent's mappings at the same addresses). A line
+/// of `/proc/<pid>/maps` is one of them when its start, file and offset
+/// are the recorded ones. Locking: one short lock per record or look-up.
+#[derive(Default)]
+pub(crate) struct Injections(parking_lot::Mutex<VecDeque<Injected>>);
+
+impl Injections {
+    /// Records a mapping made at `start` of file `key` at `pgoff`.
+    pub(crate) fn record(&self, start: u64, key: Key, pgoff: u64, shown: Shown) {
+        let mut v = self.0.lock();
+        v.retain(|i| !(i.start == start && i.key == key && i.pgoff == pgoff));
+        if v.len() >= INJECTED_MAX {
+            v.pop_front();
+        }
+        v.push_back(Injected {
+            start,
+            key,
+            pgoff,
+            shown,
+        });
+    }
+
+    /// What the mapping at `start` of `key` at `pgoff` stands for.
+    pub(crate) fn find(&self, start: u64, key: Key, pgoff: u64) -> Option<Shown> {
+        self.0
+            .lock()
+            .iter()
+            .rev()
+            .find(|i| i.start == start && i.key == key && i.pgoff == pgoff)
+            .map(|i| i.shown.clone())
+    }
+
+    /// Whether none is recorded.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.0.lock().is_empty()
+    }
+}
+
+/// The entries of a process directory whose text names mapped files.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum MapsEntry {
+    /// `maps`.
+    Maps,
+    /// `smaps`: each entry's header line is a `maps` line.
+    Smaps,
+    /// `map_files/<start>-<end>`: a link to the mapped file.
+    MapFile(u64, u64),
+}
+
+/// A cheap test on the path as the program gave it: whether it may name
+/// `maps`, `smaps` or a `map_files` link.
+pub(crate) fn may_name_maps(path: &[u8]) -> bool {
+    let mut parts = path.rsplit(|&b| b == b'/');
+    match parts.next() {
+        Some(b"maps" | b"smaps") => true,
+        Some(last) => {
+            parts.next() == Some(b"map_files")
+                || (path.first() != Some(&b'/')
+                    && last.contains(&b'-')
+                    && last.iter().all(|b| b.is_ascii_hexdigit() || *b == b'-'))
+        }
+        None => false,
+    }
+}
+
+/// Parses an absolute, normalised path naming a `maps`-like entry: the
+/// process directory as the supervisor names it, its pid, and the entry.
+pub(crate) fn parse_maps(abs: &[u8], caller: u32) -> Option<(String, u32, MapsEntry)> {
+    let text = std::str::from_utf8(abs).ok()?;
+    let parts: Vec<&str> = text.split('/').skip(1).collect();
+    let num = |s: &str| {
+        is_number(s.as_bytes())
+            .then(|| s.parse::<u32>().ok())
+            .flatten()
+    };
+    let (dir, pid, rest) = match parts.as_slice() {
+        ["proc", "self" | "thread-self", rest @ ..] => (format!("/proc/{caller}"), caller, rest),
+        ["proc", p, "task", t, rest @ ..] => {
+            let (p, t) = (num(p)?, num(t)?);
+            (format!("/proc/{p}/task/{t}"), p, rest)
+        }
+        ["proc", p, rest @ ..] => {
+            let p = num(p)?;
+            (format!("/proc/{p}"), p, rest)
+        }
+        _ => return None,
+    };
+    let entry = match rest {
+        ["maps"] => MapsEntry::Maps,
+        ["smaps"] => MapsEntry::Smaps,
+        ["map_files", range] => {
+            let (s, e) = range.split_once('-')?;
+            MapsEntry::MapFile(
+                u64::from_str_radix(s, 16).ok()?,
+                u64::from_str_radix(e, 16).ok()?,
+            )
+        }
+        _ => return None,
+    };
+    Some((dir, pid, entry))
+}
+
+/// The fields of a `maps` header line: start, file identity, offset
+/// (bytes), and where the permissions and the address range end.
+pub(crate) struct MapsLine<'a> {
+    pub(crate) start: u64,
+    pub(crate) end: u64,
+    pub(crate) key: Key,
+    pub(crate) pgoff: u64,
+    /// `start-end perms`.
+    head: &'a str,
+}
+
+/// Parses a `maps` header line (`start-end perms offset major:minor
+/// inode [path]`); `None` for any other line (smaps' fields).
+pub(crate) fn maps_line(line: &str) -> Option<MapsLine<'_>> {
+    let mut f = line.split_ascii_whitespace();
+    let range = f.next()?;
+    let perms = f.next()?;
+    let (off, dev, ino) = (f.next()?, f.next()?, f.next()?);
+    let (s, e) = range.split_once('-')?;
+    let start = u64::from_str_radix(s, 16).ok()?;
+    let end = u64::from_str_radix(e, 16).ok()?;
+    if perms.len() != 4 {
+        return None;
+    }
+    let pgoff = u64::from_str_radix(off, 16).ok()?;
+    let (ma, mi) = dev.split_once(':')?;
+    let (ma, mi) = (
+        u32::from_str_radix(ma, 16).ok()?,
+        u32::from_str_radix(mi, 16).ok()?,
+    );
+    let ino = ino.parse::<u64>().ok()?;
+    let head = &line[..line.find(perms)? + perms.len()];
+    Some(MapsLine {
+        start,
+        end,
+        key: (libc::makedev(ma, mi), ino),
+        pgoff,
+        head,
+    })
+}
+
+/// A `maps` header line as `show_map_vma` prints it: the prefix (hex
+/// offset of at least 8 digits, `major:minor` of at least 2, the inode)
+/// padded to the kernel's width, one space, the path.
+pub(crate) fn format_maps_line(head: &str, offset: u64, key: Key, path: &str) -> String {
+    let (ma, mi) = (libc::major(key.0), libc::minor(key.0));
+    let mut line = format!("{head} {offset:08x} {ma:02x}:{mi:02x} {} ", key.1);
+    // seq_setwidth(25 + 6 * sizeof(void *) - 1), then seq_pad(' ').
+    let width = 25 + 6 * std::mem::size_of::<usize>() - 1;
+    while line.len() < width {
+        line.push(' ');
+    }
+    line.push(' ');
+    line.push_str(path);
+    line
+}
+
+/// `text` (a `maps` or `smaps` file) with the header lines that `shown`
+/// names (offset, identity, path) rewritten; `None` when no line is.
+pub(crate) fn rewrite_maps(
+    text: &str,
+    shown: impl Fn(&MapsLine<'_>) -> Option<(u64, Key, String)>,
+) -> Option<String> {
+    let mut out = String::with_capacity(text.len());
+    let mut changed = false;
+    for line in text.split_inclusive('\n') {
+        let body = line.strip_suffix('\n').unwrap_or(line);
+        match maps_line(body).and_then(|m| shown(&m).map(|s| (m, s))) {
+            Some((m, (offset, key, path))) => {
+                changed = true;
+                out.push_str(&format_maps_line(m.head, offset, key, &path));
+                out.push('\n');
+            }
+            None => out.push_str(line),
+        }
+    }
+    changed.then_some(out)
+}
+
 /// A sealed, read-only memfd holding `text`, positioned at 0: the file a
 /// program reads as a generated text (fdinfo, a sysfs attribute,
 /// `sync/info`).
@@ -353,5 +579,59 @@ mod tests {
         assert!(!maps_line_is(l, (dev, 4243)));
         assert!(!maps_line_is(l, (libc::makedev(0, 2), 4242)));
         assert!(!maps_line_is("garbage", (dev, 4242)));
+    }
+
+    #[test]
+    fn maps_paths_are_recognised() {
+        assert!(may_name_maps(b"/proc/self/maps"));
+        assert!(may_name_maps(b"/proc/12/task/13/smaps"));
+        assert!(may_name_maps(b"/proc/self/map_files/7f00-7f10"));
+        assert!(may_name_maps(b"7f00-7f10"));
+        assert!(!may_name_maps(b""));
+        assert!(!may_name_maps(b"/"));
+        assert!(!may_name_maps(b"/proc/self/smaps_rollup"));
+        assert!(!may_name_maps(b"/tmp/7f00-7f10"));
+        assert_eq!(
+            parse_maps(b"/proc/self/maps", 7),
+            Some(("/proc/7".into(), 7, MapsEntry::Maps))
+        );
+        assert_eq!(
+            parse_maps(b"/proc/5/task/6/map_files/7f00-7f10", 7),
+            Some((
+                "/proc/5/task/6".into(),
+                5,
+                MapsEntry::MapFile(0x7f00, 0x7f10)
+            ))
+        );
+        assert_eq!(parse_maps(b"/proc/5/map_files/x-1", 7), None);
+        assert_eq!(parse_maps(b"/proc/5/numa_maps", 7), None);
+    }
+
+    #[test]
+    fn maps_lines_are_rewritten_as_the_kernel_prints_them() {
+        let dev = libc::makedev(0, 1);
+        let text = "7f0000000000-7f0000002000 rw-s 00000000 00:01 4242                       /memfd:x (deleted)\n\
+                    Size:                  8 kB\n\
+                    7f0000002000-7f0000003000 r--p 00000000 08:01 17                         /usr/lib/libc.so\n";
+        let out = rewrite_maps(text, |m| {
+            (m.key == (dev, 4242)).then(|| {
+                (
+                    0x1_0000_0000,
+                    (libc::makedev(0, 6), 103),
+                    "/dev/dri/card0".into(),
+                )
+            })
+        })
+        .expect("rewritten");
+        let mut lines = out.lines();
+        let first = lines.next().expect("line");
+        assert_eq!(
+            first,
+            "7f0000000000-7f0000002000 rw-s 100000000 00:06 103                       /dev/dri/card0"
+        );
+        assert_eq!(first.find('/'), Some(73));
+        assert_eq!(lines.next(), Some("Size:                  8 kB"));
+        assert!(lines.next().expect("line").ends_with("/usr/lib/libc.so"));
+        assert_eq!(rewrite_maps(text, |_| None), None);
     }
 }

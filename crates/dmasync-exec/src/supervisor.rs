@@ -12,7 +12,7 @@ use std::sync::Arc;
 use dmasync::fence::Interrupt;
 
 use crate::ioctl::{self, efault, Ctx, Outcome};
-use crate::objects::{Named, Object, Registry};
+use crate::objects::{Key, Named, Object, Registry};
 use crate::paths::{classify, Node, Place};
 use crate::procfs;
 use crate::stat::Identity;
@@ -897,13 +897,19 @@ impl Supervisor {
     /// only to 0 (SEEK_SET) or its size (SEEK_END), with offset 0
     /// (`dma_buf_llseek`); a DRM file stays at 0 (`noop_llseek`); a
     /// timeline, the devices: ESPIPE (no llseek). A sync file is a pipe:
-    /// ESPIPE already.
+    /// ESPIPE already. A file holding a seq_file's text (fdinfo, maps,
+    /// debugfs) seeks only from the start or the position (`seq_lseek`:
+    /// EINVAL for the others), which its memfd does as seq_lseek.
     fn lseek(&self, n: &Req<'_>, fd: i32, offset: i64, whence: u32) -> Option<Answer> {
         if !self.registry.may_have_objects() {
             return Some(Answer::Continue);
         }
-        let Some(obj) = self.registry.lookup(n.pid, fd as u64) else {
-            return Some(Answer::Continue);
+        let obj = match self.registry.lookup_seq(n.pid, fd as u64) {
+            Ok(obj) => obj,
+            Err(true) if whence != libc::SEEK_SET as u32 && whence != libc::SEEK_CUR as u32 => {
+                return self.valid(n).then_some(Answer::Error(libc::EINVAL));
+            }
+            Err(_) => return Some(Answer::Continue),
         };
         if !self.valid(n) {
             return None;
@@ -1239,6 +1245,8 @@ impl Supervisor {
             t
         } else if let Some((_, obj)) = self.proc_fd(n, dirfd, &path, procfs::Entry::Fd) {
             procfs::link_target(&obj)
+        } else if let Some(t) = self.map_file_link(n, dirfd, &path) {
+            t
         } else if let Some(dir) = self.proc_fd_dir(n, dirfd, &path) {
             dir.as_bytes().to_vec()
         } else {
@@ -1280,6 +1288,115 @@ impl Supervisor {
         })
     }
 
+    /// The `maps`-like entry of a process directory that a caller's path
+    /// names: the directory as the supervisor names it, and the entry.
+    /// `None` at once while no fd of ours can exist, or when no mapping
+    /// was ever made for our files and no dma-buf lives.
+    fn maps_entry(
+        &self,
+        n: &Req<'_>,
+        dirfd: i32,
+        path: &[u8],
+    ) -> Option<(String, procfs::MapsEntry)> {
+        if !self.registry.may_have_objects() || !procfs::may_name_maps(path) {
+            return None;
+        }
+        if self.registry.injected.is_empty() && !self.registry.has_dma_bufs() {
+            return None;
+        }
+        let abs = if path.first() == Some(&b'/') {
+            crate::paths::normalize(None, path)
+        } else {
+            crate::paths::normalize(Some(&self.base_dir(n.pid, dirfd)?), path)
+        };
+        let (dir, pid, entry) = procfs::parse_maps(&abs, n.pid)?;
+        if procfs::is_supervisor(pid) {
+            return None;
+        }
+        Some((dir, entry))
+    }
+
+    /// What a `maps` line of a mapping of our files says on the kernel:
+    /// its offset, file identity and path. A mapping the supervisor made
+    /// (a udmabuf's memfd ranges, a DRM node's object) is the recorded
+    /// one; a mapping of a dma-buf's own memfd names the dma-buf (a GEM
+    /// object's export at its fake offset, which the kernel's PRIME mmap
+    /// adds). `None` for any other line.
+    fn shown(&self, m: &procfs::MapsLine<'_>) -> Option<(u64, Key, String)> {
+        if let Some(s) = self.registry.injected.find(m.start, m.key, m.pgoff) {
+            return match s {
+                procfs::Shown::DmaBuf {
+                    buf,
+                    path,
+                    key,
+                    offset,
+                } => Some((
+                    offset,
+                    key,
+                    buf.upgrade().map_or(path, |b| b.buf.dentry_name()),
+                )),
+                procfs::Shown::Node { node, offset } => {
+                    let st = rustix::fs::fstat(self.templates.of(node)?).ok()?;
+                    Some((offset, (st.st_dev, st.st_ino), node.path().to_owned()))
+                }
+            };
+        }
+        let Some(Object::DmaBuf(b)) = self.registry.object_at(m.key) else {
+            return None;
+        };
+        let fake = b
+            .buf
+            .exporter_as::<dmasync::drm::prime::GemExport>()
+            .and_then(|g| g.object().mmap_start())
+            .unwrap_or(0);
+        Some((m.pgoff + fake, m.key, b.buf.dentry_name()))
+    }
+
+    /// An open of `/proc/<pid>/maps` or `smaps`, read-only, while mappings
+    /// of our files may exist: the host's text with the lines of those
+    /// mappings as the kernel's (see [`Supervisor::shown`]), a snapshot
+    /// made at open. `None` when no line is ours.
+    fn maps_open(&self, n: &Req<'_>, dirfd: i32, path: &[u8], flags: OFlags) -> Option<Answer> {
+        let (dir, entry) = self.maps_entry(n, dirfd, path)?;
+        let name = match entry {
+            procfs::MapsEntry::Maps => "maps",
+            procfs::MapsEntry::Smaps => "smaps",
+            procfs::MapsEntry::MapFile(..) => return None,
+        };
+        if flags & OFlags::ACCMODE != OFlags::RDONLY
+            || flags.intersects(OFlags::PATH | OFlags::DIRECTORY | OFlags::CREATE | OFlags::TRUNC)
+        {
+            return None;
+        }
+        let real = std::fs::read_to_string(format!("{dir}/{name}")).ok()?;
+        let text = procfs::rewrite_maps(&real, |m| self.shown(m))?;
+        Some(match self.seq_text(&text) {
+            Ok(fd) => Answer::Fd {
+                fd,
+                cloexec: flags.contains(OFlags::CLOEXEC),
+            },
+            Err(e) => Answer::Error(errno_of(&e)),
+        })
+    }
+
+    /// The target of a `/proc/<pid>/map_files/<start>-<end>` link of a
+    /// mapping of our files (see [`Supervisor::shown`]), for a caller the
+    /// kernel lets read it (CAP_SYS_ADMIN); `None` otherwise.
+    fn map_file_link(&self, n: &Req<'_>, dirfd: i32, path: &[u8]) -> Option<Vec<u8>> {
+        let (dir, procfs::MapsEntry::MapFile(start, end)) = self.maps_entry(n, dirfd, path)? else {
+            return None;
+        };
+        if !has_sys_admin(crate::sys::files::ProcStatus::read(n.pid).as_ref()) {
+            return None;
+        }
+        let real = std::fs::read_to_string(format!("{dir}/maps")).ok()?;
+        let line = real
+            .lines()
+            .filter_map(procfs::maps_line)
+            .find(|m| m.start == start && m.end == end)?;
+        self.shown(&line).map(|s| s.2.into_bytes())
+    }
+
     /// An open of `/proc/<pid>/fdinfo/N` for a dma-buf, sync file, DRM
     /// file or timeline of ours, read-only: a file with the kernel's text. `None` when the
     /// call is not for us (other objects' fdinfo is the kernel's already).
@@ -1304,7 +1421,7 @@ impl Supervisor {
             .and_then(|f| rustix::fs::fstat(f).ok())
             .map(|st| st.st_ino);
         let text = procfs::fdinfo_text(&obj, &real, refs, ino);
-        Some(match procfs::text_file(&text) {
+        Some(match self.seq_text(&text) {
             Ok(fd) => Answer::Fd {
                 fd,
                 cloexec: flags.contains(OFlags::CLOEXEC),
@@ -1335,6 +1452,9 @@ impl Supervisor {
             return Some(Answer::Continue);
         };
         let oflags = OFlags::from_bits_retain(flags as u32);
+        if let Some(answer) = self.maps_open(n, dirfd, &path, oflags) {
+            return self.valid(n).then_some(answer);
+        }
         if let Some(answer) = self.fdinfo(n, dirfd, &path, oflags) {
             return self.valid(n).then_some(answer);
         }
@@ -1404,7 +1524,7 @@ impl Supervisor {
                 } else if let crate::sysfs::Kind::Debug { file, .. } =
                     crate::sysfs::TREE[i as usize].kind
                 {
-                    match procfs::text_file(&self.debug_text(file)) {
+                    match self.seq_text(&self.debug_text(file)) {
                         Ok(fd) => Answer::Fd { fd, cloexec },
                         Err(e) => Answer::Error(errno_of(&e)),
                     }
@@ -1512,6 +1632,16 @@ impl Supervisor {
         })
     }
 
+    /// A file holding the text of a seq_file (see `procfs::text_file`),
+    /// noted as one so that it seeks as `seq_lseek` does.
+    fn seq_text(&self, text: &str) -> io::Result<OwnedFd> {
+        let fd = procfs::text_file(text)?;
+        // Its seeks are served from now on.
+        self.registry.note_device_open();
+        self.registry.note_seq_text(fd.as_fd());
+        Ok(fd)
+    }
+
     /// The text of one of the DRM device's debugfs files, as it is now.
     fn debug_text(&self, file: crate::sysfs::DebugFile) -> String {
         use crate::sysfs::DebugFile;
@@ -1535,7 +1665,7 @@ impl Supervisor {
             text.push_str(&t.timeline.describe());
         }
         text.push_str("fences:\n--------------\n");
-        procfs::text_file(&text)
+        self.seq_text(&text)
     }
 
     /// `stat` and its kin of a path (`dirfd`, `path`), or of the fd

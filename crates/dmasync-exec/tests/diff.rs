@@ -184,6 +184,7 @@ const PROBES: &[&str] = &[
     "udev",
     "libdrm",
     "statfs",
+    "maps",
 ];
 
 /// How long one probe may run under `dmasync exec`.
@@ -697,6 +698,7 @@ c_probe!(diff_debugfs, "debugfs");
 c_probe!(diff_udev, "udev");
 c_probe!(diff_libdrm, "libdrm");
 c_probe!(diff_statfs, "statfs");
+c_probe!(diff_maps, "maps");
 
 /// The Rust probe (rustix ioctls) gives the C probe's answers.
 #[test]
