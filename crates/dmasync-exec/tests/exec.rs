@@ -29,12 +29,13 @@ fn helper_main() -> ! {
     }
 }
 
-fn build_probe(static_link: bool) -> PathBuf {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/probes/probes.c");
+/// Compiles `tests/probes/<name>.c` (dynamic, or static with `-static`).
+fn build_probe(name: &str, static_link: bool) -> PathBuf {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("tests/probes/{name}.c"));
     let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join(if static_link {
-        "probes-static"
+        format!("{name}-static")
     } else {
-        "probes"
+        name.to_string()
     });
     let mut cmd = Command::new("gcc");
     cmd.args(["-O2", "-Wall", "-Werror", "-pthread"])
@@ -89,9 +90,24 @@ fn probe(bin: &Path, name: &str) -> Result<(), String> {
 type Test = (&'static str, Box<dyn Fn() -> Result<(), String>>);
 
 fn tests() -> Vec<Test> {
-    let dynamic = build_probe(false);
-    let static_ = build_probe(true);
+    let dynamic = build_probe("probes", false);
+    let static_ = build_probe("probes", true);
     let mut v: Vec<Test> = Vec::new();
+    for (suffix, static_link) in [("", false), ("_static", true)] {
+        // 4 processes x 4 threads x 150 random operations each, checked
+        // as they go, then no leak in the program or the supervisor.
+        let bin = build_probe("stress", static_link);
+        let test_name: &'static str = Box::leak(format!("stress{suffix}").into_boxed_str());
+        v.push((
+            test_name,
+            Box::new(move || {
+                let code = run_exec(&[bin.as_os_str(), "150".as_ref()]);
+                (code == 0)
+                    .then_some(())
+                    .ok_or(format!("stress exited with {code}"))
+            }),
+        ));
+    }
     for (suffix, bin) in [("", dynamic.clone()), ("_static", static_)] {
         for name in [
             "paths",
