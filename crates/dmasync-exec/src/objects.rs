@@ -242,7 +242,14 @@ pub struct Registry {
     pidfds: Pidfds,
     /// The epoll proxies' refreshes under way.
     pub(crate) proxy_refreshes: Arc<crate::epoll_proxy::Queued>,
+    /// Called with each dma-buf once its last description is released
+    /// (the epoll proxies let go of it), outside `maps`, with `releasing`
+    /// held.
+    on_buf_released: Mutex<Option<BufReleased>>,
 }
+
+/// What [`Registry::set_on_buf_released`] is given.
+pub(crate) type BufReleased = Box<dyn Fn(&Arc<DmaBufObj>) + Send + Sync>;
 
 /// Pidfds of the threads that made calls, to fetch their fds with
 /// `pidfd_getfd` (a third of the cost of a `stat` of `/proc/<tid>/fd/<n>`).
@@ -376,7 +383,14 @@ impl Registry {
             releasing: Mutex::new(()),
             pidfds: Pidfds::default(),
             proxy_refreshes: Arc::default(),
+            on_buf_released: Mutex::new(None),
         })
+    }
+
+    /// Sets what is called with each dma-buf whose last description was
+    /// released (see [`Registry::on_inotify`]).
+    pub(crate) fn set_on_buf_released(&self, f: BufReleased) {
+        *self.on_buf_released.lock() = Some(f);
     }
 
     /// The object that `fd` of thread `pid` is, or `None` when the fd is
@@ -811,7 +825,14 @@ impl Registry {
             // another, and the object is dropped when that one ends.
             let wd = match &obj {
                 Some(Object::Timeline(t)) => t.wd,
-                Some(Object::DmaBuf(b)) => b.wd,
+                Some(Object::DmaBuf(b)) => {
+                    // Whatever else holds the buffer (an epoll proxy)
+                    // lets go of it now, with no further call.
+                    if let Some(f) = &*self.on_buf_released.lock() {
+                        f(b);
+                    }
+                    b.wd
+                }
                 _ => continue,
             };
             let _ = inotify::remove_watch(&self.inotify, wd);

@@ -94,19 +94,24 @@ fn tests() -> Vec<Test> {
     let static_ = build_probe("probes", true);
     let mut v: Vec<Test> = Vec::new();
     for (suffix, static_link) in [("", false), ("_static", true)] {
-        // 4 processes x 4 threads x 150 random operations each, checked
+        // 4 processes x 4 threads x 300 random operations each, checked
         // as they go, then no leak in the program or the supervisor.
         let bin = build_probe("stress", static_link);
-        let test_name: &'static str = Box::leak(format!("stress{suffix}").into_boxed_str());
-        v.push((
-            test_name,
-            Box::new(move || {
-                let code = run_exec(&[bin.as_os_str(), "150".as_ref()]);
-                (code == 0)
-                    .then_some(())
-                    .ok_or(format!("stress exited with {code}"))
-            }),
-        ));
+        // `epoll-release`: a buffer closed with its epoll and no DEL is
+        // let go by the supervisor (fds back to where they were).
+        for (name, arg) in [("stress", "300"), ("stress_epoll_release", "epoll-release")] {
+            let bin = bin.clone();
+            let test_name: &'static str = Box::leak(format!("{name}{suffix}").into_boxed_str());
+            v.push((
+                test_name,
+                Box::new(move || {
+                    let code = run_exec(&[bin.as_os_str(), arg.as_ref()]);
+                    (code == 0)
+                        .then_some(())
+                        .ok_or(format!("stress {arg} exited with {code}"))
+                }),
+            ));
+        }
     }
     for (suffix, bin) in [("", dynamic.clone()), ("_static", static_)] {
         for name in [

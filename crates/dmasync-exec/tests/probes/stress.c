@@ -6,8 +6,8 @@
  * fd of the program leaked, the supervisor still serves and holds no
  * object any more.
  *
- * Usage: stress [ops-per-thread [seed]]. Built by tests/exec.rs like
- * probes.c. */
+ * Usage: stress [ops-per-thread [seed]], or stress epoll-release. Built
+ * by tests/exec.rs like probes.c. */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
@@ -704,6 +704,46 @@ static int child_main(int i)
 	return local_failures ? 1 : 0;
 }
 
+/* A dma-buf added to an epoll, then the epoll and the buffer closed with
+ * no EPOLL_CTL_DEL: the supervisor lets go of the buffer and its proxy
+ * with no further call of the program. */
+static int epoll_release(pid_t sup)
+{
+	char supdir[64];
+	int before = -1, after = -1, tries, buf, ep, i;
+	struct epoll_event ev = { .events = EPOLLIN };
+
+	snprintf(supdir, sizeof(supdir), "/proc/%d/fd", (int)sup);
+	close(heap_alloc(4096));
+	for (tries = 0; tries < 200; tries++) {
+		int n = count_fds(supdir, 1, 0);
+		if (n == before)
+			break;
+		before = n;
+		usleep(20000);
+	}
+	for (i = 0; i < 3; i++) {
+		buf = heap_alloc(4096);
+		ep = epoll_create1(EPOLL_CLOEXEC);
+		CHECK(epoll_ctl(ep, EPOLL_CTL_ADD, buf, &ev) == 0, "epoll add");
+		if (i == 1)
+			close(ep);
+		close(buf);
+		if (i != 1)
+			close(ep);
+	}
+	for (tries = 0; tries < 400; tries++) {
+		after = count_fds(supdir, 1, 0);
+		if (after <= before)
+			break;
+		usleep(25000);
+	}
+	CHECK(before > 0 && after == before, "supervisor fds %d -> %d after %d waits", before, after, tries);
+	if (after != before)
+		count_fds(supdir, 1, 1);
+	return sh->failures ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	int sp[NPROC][2], i, tries, mine, before, after = -1, bad = 0;
@@ -711,6 +751,11 @@ int main(int argc, char **argv)
 	char supdir[64];
 	struct timespec t0, t1;
 
+	sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (sh == MAP_FAILED)
+		return 2;
+	if (argc > 1 && !strcmp(argv[1], "epoll-release"))
+		return epoll_release(sup);
 	if (argc > 1)
 		ops_per_thread = atoi(argv[1]);
 	if (argc > 2)
@@ -719,9 +764,6 @@ int main(int argc, char **argv)
 		seed = (uint64_t)time(NULL) ^ getpid();
 	printf("stress: %d processes x %d threads x %d ops, seed %llu\n", NPROC, NTHREAD, ops_per_thread, (unsigned long long)seed);
 	fflush(stdout);
-	sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (sh == MAP_FAILED)
-		return 2;
 	snprintf(supdir, sizeof(supdir), "/proc/%d/fd", (int)sup);
 
 	/* One object of each kind made and released first, so the
