@@ -79,7 +79,7 @@ struct shared {
 	long calls;
 	long failures;
 	long sent, send_full, received;
-	long wake_expected, wake_seen;
+	long wake_expected, wake_seen, wake_by_release;
 };
 static struct shared *sh;
 static int proc_index = -1;
@@ -509,7 +509,8 @@ static void *receiver(void *arg)
 }
 
 /* Threads blocked in poll, ppoll, epoll_wait or DMA_BUF_IOCTL_SYNC while
- * this one signals their fences one by one: each must wake. */
+ * this one signals their fences one by one (INC, or closing the timeline):
+ * each must wake. */
 struct waiter {
 	int n, how, fds[5];
 	int buf;
@@ -614,14 +615,23 @@ static void op_wake(uint64_t *s)
 	CHECK(pthread_create(&t, NULL, waiter_main, &w) == 0, "pthread_create");
 	for (i = 0; i < w.n; i++) {
 		usleep(rnd(s) % 400);
-		inc(tls[order[i]], 1);
+		/* Signalled by an INC, or by the timeline's release (-ENOENT,
+		 * seen by the supervisor through inotify). */
+		if (rnd(s) % 4) {
+			inc(tls[order[i]], 1);
+		} else {
+			close(tls[order[i]]);
+			tls[order[i]] = -1;
+			ADD(wake_by_release, 1);
+		}
 	}
 	pthread_join(t, NULL);
 	ADD(wake_expected, w.n);
 	ADD(wake_seen, w.seen);
 	CHECK(w.seen == w.n, "waiter %d woke for %d of %d", w.how, w.seen, w.n);
 	for (i = 0; i < w.n; i++) {
-		close(tls[i]);
+		if (tls[i] >= 0)
+			close(tls[i]);
 		if (w.how != 3 && w.fds[i] != w.buf)
 			close(w.fds[i]);
 	}
@@ -852,8 +862,8 @@ int main(int argc, char **argv)
 		if (sh->ops[i] == 0)
 			bad++;
 	}
-	printf("\nchecks %ld, failed %ld; fds sent %ld (socket full %ld), received %ld; wake-ups %ld of %ld; supervisor fds %d -> %d; %.2f s\n",
-	       sh->calls, sh->failures, sh->sent, sh->send_full, sh->received, sh->wake_seen, sh->wake_expected, before, after,
+	printf("\nchecks %ld, failed %ld; fds sent %ld (socket full %ld), received %ld; wake-ups %ld of %ld (%ld by a release); supervisor fds %d -> %d; %.2f s\n",
+	       sh->calls, sh->failures, sh->sent, sh->send_full, sh->received, sh->wake_seen, sh->wake_expected, sh->wake_by_release, before, after,
 	       (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9);
 	CHECK(bad == 0, "every kind of operation ran");
 	CHECK(sh->sent == sh->received && sh->sent > 0, "sent %ld, received %ld", sh->sent, sh->received);
