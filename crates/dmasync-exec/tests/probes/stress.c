@@ -70,8 +70,8 @@ struct drm_vgem_fence_signal { uint32_t fence, flags; };
  * a hang guard only. */
 #define LONG_MS 20000
 
-enum kind { K_TIMELINE, K_MERGE, K_POLL, K_HEAP, K_DUP, K_VGEM, K_SEND, K_WAKE, NKINDS };
-static const char *kind_names[NKINDS] = { "timeline", "merge", "poll", "heap", "dup", "vgem", "send", "wake" };
+enum kind { K_TIMELINE, K_MERGE, K_POLL, K_HEAP, K_DUP, K_VGEM, K_SEND, K_WAKE, K_EPOLL, NKINDS };
+static const char *kind_names[NKINDS] = { "timeline", "merge", "poll", "heap", "dup", "vgem", "send", "wake", "shared-epoll" };
 
 /* Counters shared by every process (an anonymous shared mapping). */
 struct shared {
@@ -639,6 +639,37 @@ static void op_wake(uint64_t *s)
 		close(w.buf);
 }
 
+/* ADD, MOD and DEL of dma-bufs in an epoll that the process's threads
+ * share, with the kernel's errnos; half the buffers are closed with no
+ * DEL (the kernel drops them from the epoll). */
+static int shared_ep = -1;
+static void op_epoll(uint64_t *s)
+{
+	int buf = heap_alloc(4096), tl = timeline(), closed_early = rnd(s) % 2;
+	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = rnd(s) };
+
+	if (buf < 0) {
+		close(tl);
+		return;
+	}
+	import_fence(buf, tl, 1, DMA_BUF_SYNC_WRITE);
+	CHECK(epoll_ctl(shared_ep, EPOLL_CTL_MOD, buf, &ev) == -1 && errno == ENOENT, "MOD before ADD");
+	CHECK(epoll_ctl(shared_ep, EPOLL_CTL_DEL, buf, NULL) == -1 && errno == ENOENT, "DEL before ADD");
+	CHECK(epoll_ctl(shared_ep, EPOLL_CTL_ADD, buf, &ev) == 0, "ADD");
+	CHECK(epoll_ctl(shared_ep, EPOLL_CTL_ADD, buf, &ev) == -1 && errno == EEXIST, "ADD twice");
+	ev.events = EPOLLOUT;
+	CHECK(epoll_ctl(shared_ep, EPOLL_CTL_MOD, buf, &ev) == 0, "MOD");
+	inc(tl, 1);
+	if (closed_early) {
+		close(buf);
+	} else {
+		CHECK(epoll_ctl(shared_ep, EPOLL_CTL_DEL, buf, NULL) == 0, "DEL");
+		CHECK(epoll_ctl(shared_ep, EPOLL_CTL_DEL, buf, NULL) == -1 && errno == ENOENT, "DEL twice");
+		close(buf);
+	}
+	close(tl);
+}
+
 static int ops_per_thread = 150;
 static uint64_t seed = 1;
 
@@ -658,6 +689,7 @@ static void *worker(void *arg)
 		case K_VGEM: op_vgem(&s); break;
 		case K_SEND: op_send(&s); break;
 		case K_WAKE: op_wake(&s); break;
+		case K_EPOLL: op_epoll(&s); break;
 		}
 		ADD(ops[k], 1);
 	}
@@ -701,6 +733,8 @@ static int child_main(int i)
 	proc_index = i;
 	card = open("/dev/dri/card0", O_RDWR | O_CLOEXEC);
 	CHECK(card >= 0, "open card0");
+	shared_ep = epoll_create1(EPOLL_CLOEXEC);
+	CHECK(shared_ep >= 0, "epoll_create1");
 	mine = count_fds("/proc/self/fd", 0, 0);
 	CHECK(pthread_create(&r, NULL, receiver, NULL) == 0, "receiver");
 	for (k = 0; k < NTHREAD; k++)
@@ -710,6 +744,7 @@ static int child_main(int i)
 	shutdown(tx, SHUT_WR);
 	pthread_join(r, NULL);
 	CHECK(count_fds("/proc/self/fd", 0, 0) == mine, "process fds %d -> %d", mine, count_fds("/proc/self/fd", 0, 0));
+	close(shared_ep);
 	close(card);
 	return local_failures ? 1 : 0;
 }
@@ -868,8 +903,11 @@ int main(int argc, char **argv)
 	CHECK(bad == 0, "every kind of operation ran");
 	CHECK(sh->sent == sh->received && sh->sent > 0, "sent %ld, received %ld", sh->sent, sh->received);
 	CHECK(sh->wake_seen == sh->wake_expected, "wake-ups");
-	CHECK(sh->ops[0] + sh->ops[1] + sh->ops[2] + sh->ops[3] + sh->ops[4] + sh->ops[5] + sh->ops[6] + sh->ops[7] ==
-		      (long)NPROC * NTHREAD * ops_per_thread,
-	      "operations counted");
+	{
+		long total = 0;
+		for (i = 0; i < NKINDS; i++)
+			total += sh->ops[i];
+		CHECK(total == (long)NPROC * NTHREAD * ops_per_thread, "operations counted: %ld", total);
+	}
 	return sh->failures ? 1 : 0;
 }
