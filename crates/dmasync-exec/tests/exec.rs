@@ -97,18 +97,25 @@ fn tests() -> Vec<Test> {
         // 4 processes x 4 threads x 300 random operations each, checked
         // as they go, then no leak in the program or the supervisor.
         let bin = build_probe("stress", static_link);
+        // `signals`: the same while SIGUSR1 keeps interrupting the workers.
         // `epoll-release`: a buffer closed with its epoll and no DEL is
         // let go by the supervisor (fds back to where they were).
-        for (name, arg) in [("stress", "300"), ("stress_epoll_release", "epoll-release")] {
+        for (name, args) in [
+            ("stress", &["300"][..]),
+            ("stress_signals", &["signals", "300"][..]),
+            ("stress_epoll_release", &["epoll-release"][..]),
+        ] {
             let bin = bin.clone();
             let test_name: &'static str = Box::leak(format!("{name}{suffix}").into_boxed_str());
             v.push((
                 test_name,
                 Box::new(move || {
-                    let code = run_exec(&[bin.as_os_str(), arg.as_ref()]);
+                    let mut argv = vec![bin.as_os_str()];
+                    argv.extend(args.iter().map(std::ffi::OsStr::new));
+                    let code = run_exec(&argv);
                     (code == 0)
                         .then_some(())
-                        .ok_or(format!("stress {arg} exited with {code}"))
+                        .ok_or(format!("stress {args:?} exited with {code}"))
                 }),
             ));
         }

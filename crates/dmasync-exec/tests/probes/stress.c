@@ -6,7 +6,8 @@
  * fd of the program leaked, the supervisor still serves and holds no
  * object any more.
  *
- * Usage: stress [ops-per-thread [seed]], or stress epoll-release. Built
+ * Usage: stress [signals] [ops-per-thread [seed]], or stress
+ * epoll-release. Built
  * by tests/exec.rs like probes.c. */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -80,6 +81,7 @@ struct shared {
 	long failures;
 	long sent, send_full, received;
 	long wake_expected, wake_seen, wake_by_release;
+	long signals;
 };
 static struct shared *sh;
 static int proc_index = -1;
@@ -143,10 +145,49 @@ static int file_status(int fd, uint32_t *count)
 	return info.status;
 }
 
+/* The waits, again when a signal interrupted them (EINTR: poll, ppoll,
+ * select and epoll_wait are never restarted). */
+static int r_poll(struct pollfd *p, nfds_t n, int timeout_ms)
+{
+	int r;
+	while ((r = poll(p, n, timeout_ms)) == -1 && errno == EINTR)
+		;
+	return r;
+}
+
+static int r_ppoll(struct pollfd *p, nfds_t n, struct timespec *ts)
+{
+	struct timespec t = *ts;
+	int r;
+	while ((r = ppoll(p, n, &t, NULL)) == -1 && errno == EINTR)
+		t = *ts;
+	return r;
+}
+
+static int r_epoll_wait(int ep, struct epoll_event *ev, int n, int timeout_ms)
+{
+	int r;
+	while ((r = epoll_wait(ep, ev, n, timeout_ms)) == -1 && errno == EINTR)
+		;
+	return r;
+}
+
+static int r_select(int nfds, fd_set *rs, struct timeval *tv)
+{
+	fd_set keep = *rs;
+	struct timeval t = *tv;
+	int r;
+	while ((r = select(nfds, rs, NULL, NULL, tv)) == -1 && errno == EINTR) {
+		*rs = keep;
+		*tv = t;
+	}
+	return r;
+}
+
 static short poll_once(int fd, short events, int timeout_ms)
 {
 	struct pollfd p = { .fd = fd, .events = events };
-	int r = poll(&p, 1, timeout_ms);
+	int r = r_poll(&p, 1, timeout_ms);
 	return r <= 0 ? 0 : p.revents;
 }
 
@@ -254,25 +295,25 @@ static void op_poll(uint64_t *s)
 
 	CHECK(ep >= 0, "epoll_create1");
 	CHECK(epoll_ctl(ep, EPOLL_CTL_ADD, f, &ev) == 0, "epoll add");
-	CHECK(ppoll(&p, 1, &ts, NULL) == 0, "ppoll pending");
-	CHECK(epoll_wait(ep, &out, 1, rnd(s) % 2) == 0, "epoll pending");
+	CHECK(r_ppoll(&p, 1, &ts) == 0, "ppoll pending");
+	CHECK(r_epoll_wait(ep, &out, 1, rnd(s) % 2) == 0, "epoll pending");
 	FD_ZERO(&rs);
 	FD_SET(f, &rs);
-	CHECK(select(f + 1, &rs, NULL, NULL, &tv) == 0, "select pending");
+	CHECK(r_select(f + 1, &rs, &tv) == 0, "select pending");
 	inc(tl, 2);
 	if (rnd(s) % 2) {
 		ts.tv_sec = LONG_MS / 1000;
 		ts.tv_nsec = 0;
 		p.revents = 0;
-		CHECK(ppoll(&p, 1, &ts, NULL) == 1 && p.revents == POLLIN, "ppoll signalled %x", p.revents);
+		CHECK(r_ppoll(&p, 1, &ts) == 1 && p.revents == POLLIN, "ppoll signalled %x", p.revents);
 	} else {
 		CHECK(poll_once(f, POLLIN, LONG_MS) == POLLIN, "poll signalled");
 	}
-	CHECK(epoll_wait(ep, &out, 1, LONG_MS) == 1 && out.events == EPOLLIN, "epoll signalled");
+	CHECK(r_epoll_wait(ep, &out, 1, LONG_MS) == 1 && out.events == EPOLLIN, "epoll signalled");
 	FD_ZERO(&rs);
 	FD_SET(f, &rs);
 	tv.tv_usec = 0;
-	CHECK(select(f + 1, &rs, NULL, NULL, &tv) == 1 && FD_ISSET(f, &rs), "select signalled");
+	CHECK(r_select(f + 1, &rs, &tv) == 1 && FD_ISSET(f, &rs), "select signalled");
 	close(ep);
 	close(f);
 	close(tl);
@@ -314,13 +355,13 @@ static void op_heap(uint64_t *s)
 	CHECK(file_status(ex, NULL) == 0, "export of a busy buffer is pending");
 	ep = epoll_create1(EPOLL_CLOEXEC);
 	CHECK(epoll_ctl(ep, EPOLL_CTL_ADD, buf, &ev) == 0, "epoll add buffer");
-	CHECK(epoll_wait(ep, &out, 1, 0) == 0, "epoll busy buffer");
+	CHECK(r_epoll_wait(ep, &out, 1, 0) == 0, "epoll busy buffer");
 	sync.flags = DMA_BUF_SYNC_READ;
 	inc(tl, 1);
 	CHECK(ioctl(buf, DMA_BUF_IOCTL_SYNC, &sync) == 0, "sync after signal");
 	CHECK(poll_once(buf, POLLIN | POLLOUT, LONG_MS) == (POLLIN | POLLOUT), "buffer idle again");
 	CHECK(file_status(ex, NULL) == 1, "export signalled");
-	CHECK(epoll_wait(ep, &out, 1, LONG_MS) == 1 && out.events == (EPOLLIN | EPOLLOUT), "epoll idle buffer %x", out.events);
+	CHECK(r_epoll_wait(ep, &out, 1, LONG_MS) == 1 && out.events == (EPOLLIN | EPOLLOUT), "epoll idle buffer %x", out.events);
 	if (rnd(s) % 2)
 		CHECK(epoll_ctl(ep, EPOLL_CTL_DEL, buf, NULL) == 0, "epoll del");
 	close(ep);
@@ -537,7 +578,7 @@ static void *waiter_main(void *arg)
 		}
 		while (left > 0) {
 			struct epoll_event out[5];
-			int r = epoll_wait(ep, out, 5, LONG_MS);
+			int r = r_epoll_wait(ep, out, 5, LONG_MS);
 			if (r <= 0)
 				break;
 			for (i = 0; i < r; i++) {
@@ -562,10 +603,10 @@ static void *waiter_main(void *arg)
 				map[m++] = i;
 			}
 		if (w->how == 0) {
-			r = poll(p, m, LONG_MS);
+			r = r_poll(p, m, LONG_MS);
 		} else {
 			struct timespec ts = { LONG_MS / 1000, 0 };
-			r = ppoll(p, m, &ts, NULL);
+			r = r_ppoll(p, m, &ts);
 		}
 		if (r <= 0)
 			break;
@@ -725,9 +766,33 @@ static int count_fds(const char *dir, int skip_pidfds, int show)
 	return n;
 }
 
+/* With `signals`: a thread of each process sends SIGUSR1 (an SA_RESTART
+ * handler) to its workers all along: no served call may take effect twice
+ * or fail for it, the waits are tried again. */
+static int with_signals;
+static volatile int workers_done;
+static void on_usr1(int sig)
+{
+	(void)sig;
+	ADD(signals, 1);
+}
+
+struct pest { pthread_t *t; };
+static void *pest_main(void *arg)
+{
+	struct pest *p = arg;
+	uint64_t s = seed + proc_index + 7;
+	while (!__atomic_load_n(&workers_done, __ATOMIC_RELAXED)) {
+		pthread_kill(p->t[rnd(&s) % NTHREAD], SIGUSR1);
+		usleep(200 + rnd(&s) % 800);
+	}
+	return NULL;
+}
+
 static int child_main(int i)
 {
-	pthread_t t[NTHREAD], r;
+	pthread_t t[NTHREAD], r, pt;
+	struct pest pest = { t };
 	int mine, k;
 
 	proc_index = i;
@@ -739,8 +804,17 @@ static int child_main(int i)
 	CHECK(pthread_create(&r, NULL, receiver, NULL) == 0, "receiver");
 	for (k = 0; k < NTHREAD; k++)
 		CHECK(pthread_create(&t[k], NULL, worker, (void *)(uintptr_t)k) == 0, "worker");
+	if (with_signals) {
+		struct sigaction sa = { .sa_handler = on_usr1, .sa_flags = SA_RESTART };
+		sigaction(SIGUSR1, &sa, NULL);
+		CHECK(pthread_create(&pt, NULL, pest_main, &pest) == 0, "pest");
+	}
 	for (k = 0; k < NTHREAD; k++)
 		pthread_join(t[k], NULL);
+	if (with_signals) {
+		__atomic_store_n(&workers_done, 1, __ATOMIC_RELAXED);
+		pthread_join(pt, NULL);
+	}
 	shutdown(tx, SHUT_WR);
 	pthread_join(r, NULL);
 	CHECK(count_fds("/proc/self/fd", 0, 0) == mine, "process fds %d -> %d", mine, count_fds("/proc/self/fd", 0, 0));
@@ -801,6 +875,11 @@ int main(int argc, char **argv)
 		return 2;
 	if (argc > 1 && !strcmp(argv[1], "epoll-release"))
 		return epoll_release(sup);
+	if (argc > 1 && !strcmp(argv[1], "signals")) {
+		with_signals = 1;
+		argv++;
+		argc--;
+	}
 	if (argc > 1)
 		ops_per_thread = atoi(argv[1]);
 	if (argc > 2)
@@ -897,8 +976,8 @@ int main(int argc, char **argv)
 		if (sh->ops[i] == 0)
 			bad++;
 	}
-	printf("\nchecks %ld, failed %ld; fds sent %ld (socket full %ld), received %ld; wake-ups %ld of %ld (%ld by a release); supervisor fds %d -> %d; %.2f s\n",
-	       sh->calls, sh->failures, sh->sent, sh->send_full, sh->received, sh->wake_seen, sh->wake_expected, sh->wake_by_release, before, after,
+	printf("\nchecks %ld, failed %ld; fds sent %ld (socket full %ld), received %ld; wake-ups %ld of %ld (%ld by a release); signals %ld; supervisor fds %d -> %d; %.2f s\n",
+	       sh->calls, sh->failures, sh->sent, sh->send_full, sh->received, sh->wake_seen, sh->wake_expected, sh->wake_by_release, sh->signals, before, after,
 	       (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9);
 	CHECK(bad == 0, "every kind of operation ran");
 	CHECK(sh->sent == sh->received && sh->sent > 0, "sent %ld, received %ld", sh->sent, sh->received);
