@@ -38,11 +38,12 @@
 //! fence's expiry, a timeline released by its last close) reaches the
 //! proxy a moment later, when the driver has run. The proxy outlives a close of the dma-buf fd (the kernel
 //! removes a closed file from every epoll) until DEL, or until the buffer
-//! itself is released (checked at each `epoll_ctl` of a dma-buf); an epoll
-//! closed without DEL keeps its proxies until then too. Only `epoll_ctl`
-//! is trapped: `epoll_wait` runs natively.
+//! itself is released (the registry's release of the buffer drops its
+//! proxies); an epoll closed without DEL keeps its proxies until then too.
+//! Only `epoll_ctl` is trapped: `epoll_wait` runs natively.
 //!
-//! Locking: one mutex over the proxy map, taken for lookups and updates;
+//! Locking: one mutex over the proxy map, taken for lookups and updates
+//! (and by the registry's release of a buffer, under its `releasing`);
 //! each proxy's state has its own mutex, taken while it is refreshed (a
 //! model poll, which takes the reservation lock); never the map's while a
 //! proxy's is held.
@@ -234,9 +235,30 @@ fn is_epoll(fd: &OwnedFd) -> bool {
 }
 
 impl Proxies {
+    /// The proxies of `registry`'s dma-bufs; a buffer's proxies are
+    /// dropped when the registry releases the buffer.
     pub(crate) fn new(registry: &Registry) -> Proxies {
+        let map: Arc<Mutex<HashMap<u64, Arc<Proxy>>>> = Arc::default();
+        let weak = Arc::downgrade(&map);
+        registry.set_on_buf_released(Box::new(move |buf| {
+            let Some(map) = weak.upgrade() else {
+                return;
+            };
+            let dead: Vec<Arc<Proxy>> = {
+                let mut m = map.lock();
+                let ids: Vec<u64> = m
+                    .values()
+                    .filter(|p| Arc::ptr_eq(&p.buf, buf))
+                    .map(|p| p.id)
+                    .collect();
+                ids.iter().filter_map(|id| m.remove(id)).collect()
+            };
+            for p in dead {
+                p.cancel();
+            }
+        }));
         Proxies {
-            map: Arc::default(),
+            map,
             driver: Mutex::default(),
             queued: registry.proxy_refreshes.clone(),
         }
@@ -368,7 +390,15 @@ impl Proxies {
                 self.refresh(&proxy);
                 self.map.lock().insert(proxy.id, proxy.clone());
                 match epoll::add(&ep, &proxy.p, epoll::EventData::new_u64(data), ev_flags) {
-                    Ok(()) => Some(Answer::Value(0)),
+                    Ok(()) => {
+                        // Released meanwhile (a close on another thread):
+                        // the release found no proxy to drop.
+                        if !registry.is_live(&proxy.buf) {
+                            self.map.lock().remove(&proxy.id);
+                            proxy.cancel();
+                        }
+                        Some(Answer::Value(0))
+                    }
                     Err(e) => {
                         self.map.lock().remove(&proxy.id);
                         proxy.cancel();

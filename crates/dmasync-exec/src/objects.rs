@@ -248,10 +248,17 @@ pub struct Registry {
     /// The files made for seq_file texts (fdinfo, maps, debugfs), the
     /// newest last: they seek as `seq_lseek` does.
     seq_texts: Mutex<std::collections::VecDeque<Key>>,
+    /// Called with each dma-buf once its last description is released
+    /// (the epoll proxies let go of it), outside `maps`, with `releasing`
+    /// held.
+    on_buf_released: Mutex<Option<BufReleased>>,
 }
 
 /// How many seq_file texts are remembered (the oldest are forgotten).
 const SEQ_TEXTS_MAX: usize = 4096;
+
+/// What [`Registry::set_on_buf_released`] is given.
+pub(crate) type BufReleased = Box<dyn Fn(&Arc<DmaBufObj>) + Send + Sync>;
 
 /// Pidfds of the threads that made calls, to fetch their fds with
 /// `pidfd_getfd` (a third of the cost of a `stat` of `/proc/<tid>/fd/<n>`).
@@ -387,6 +394,7 @@ impl Registry {
             proxy_refreshes: Arc::default(),
             injected: Arc::default(),
             seq_texts: Mutex::default(),
+            on_buf_released: Mutex::new(None),
         })
     }
 
@@ -416,6 +424,12 @@ impl Registry {
             return Ok(obj);
         }
         Err(self.seq_texts.lock().contains(&key))
+    }
+
+    /// Sets what is called with each dma-buf whose last description was
+    /// released (see [`Registry::on_inotify`]).
+    pub(crate) fn set_on_buf_released(&self, f: BufReleased) {
+        *self.on_buf_released.lock() = Some(f);
     }
 
     /// The object that `fd` of thread `pid` is, or `None` when the fd is
@@ -850,7 +864,14 @@ impl Registry {
             // another, and the object is dropped when that one ends.
             let wd = match &obj {
                 Some(Object::Timeline(t)) => t.wd,
-                Some(Object::DmaBuf(b)) => b.wd,
+                Some(Object::DmaBuf(b)) => {
+                    // Whatever else holds the buffer (an epoll proxy)
+                    // lets go of it now, with no further call.
+                    if let Some(f) = &*self.on_buf_released.lock() {
+                        f(b);
+                    }
+                    b.wd
+                }
                 _ => continue,
             };
             let _ = inotify::remove_watch(&self.inotify, wd);

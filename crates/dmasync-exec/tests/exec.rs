@@ -29,12 +29,13 @@ fn helper_main() -> ! {
     }
 }
 
-fn build_probe(static_link: bool) -> PathBuf {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/probes/probes.c");
+/// Compiles `tests/probes/<name>.c` (dynamic, or static with `-static`).
+fn build_probe(name: &str, static_link: bool) -> PathBuf {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("tests/probes/{name}.c"));
     let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join(if static_link {
-        "probes-static"
+        format!("{name}-static")
     } else {
-        "probes"
+        name.to_string()
     });
     let mut cmd = Command::new("gcc");
     cmd.args(["-O2", "-Wall", "-Werror", "-pthread"])
@@ -89,9 +90,36 @@ fn probe(bin: &Path, name: &str) -> Result<(), String> {
 type Test = (&'static str, Box<dyn Fn() -> Result<(), String>>);
 
 fn tests() -> Vec<Test> {
-    let dynamic = build_probe(false);
-    let static_ = build_probe(true);
+    let dynamic = build_probe("probes", false);
+    let static_ = build_probe("probes", true);
     let mut v: Vec<Test> = Vec::new();
+    for (suffix, static_link) in [("", false), ("_static", true)] {
+        // 4 processes x 4 threads x 300 random operations each, checked
+        // as they go, then no leak in the program or the supervisor.
+        let bin = build_probe("stress", static_link);
+        // `signals`: the same while SIGUSR1 keeps interrupting the workers.
+        // `epoll-release`: a buffer closed with its epoll and no DEL is
+        // let go by the supervisor (fds back to where they were).
+        for (name, args) in [
+            ("stress", &["300"][..]),
+            ("stress_signals", &["signals", "300"][..]),
+            ("stress_epoll_release", &["epoll-release"][..]),
+        ] {
+            let bin = bin.clone();
+            let test_name: &'static str = Box::leak(format!("{name}{suffix}").into_boxed_str());
+            v.push((
+                test_name,
+                Box::new(move || {
+                    let mut argv = vec![bin.as_os_str()];
+                    argv.extend(args.iter().map(std::ffi::OsStr::new));
+                    let code = run_exec(&argv);
+                    (code == 0)
+                        .then_some(())
+                        .ok_or(format!("stress {args:?} exited with {code}"))
+                }),
+            ));
+        }
+    }
     for (suffix, bin) in [("", dynamic.clone()), ("_static", static_)] {
         for name in [
             "paths",
