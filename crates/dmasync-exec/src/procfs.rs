@@ -87,36 +87,48 @@ pub(crate) fn may_name_fd(path: &[u8]) -> bool {
     }
 }
 
+/// A number as procfs spells a pid or an fd (digits only).
+fn number(s: &str) -> Option<u32> {
+    is_number(s.as_bytes())
+        .then(|| s.parse::<u32>().ok())
+        .flatten()
+}
+
+/// Splits an absolute, normalised path below a process directory: that
+/// directory as the supervisor names it (`/proc/self` and
+/// `/proc/thread-self` are the caller's), its pid, and the components
+/// after it.
+fn process_dir(abs: &[u8], caller: u32) -> Option<(String, u32, Vec<&str>)> {
+    let text = std::str::from_utf8(abs).ok()?;
+    let parts: Vec<&str> = text.split('/').skip(1).collect();
+    match parts.as_slice() {
+        ["proc", "self" | "thread-self", rest @ ..] => {
+            Some((format!("/proc/{caller}"), caller, rest.to_vec()))
+        }
+        ["proc", p, "task", t, rest @ ..] => {
+            let (p, t) = (number(p)?, number(t)?);
+            Some((format!("/proc/{p}/task/{t}"), p, rest.to_vec()))
+        }
+        ["proc", p, rest @ ..] => {
+            let p = number(p)?;
+            Some((format!("/proc/{p}"), p, rest.to_vec()))
+        }
+        _ => None,
+    }
+}
+
 /// Parses an absolute, normalised path. `caller` is the calling thread:
 /// `/proc/self` and `/proc/thread-self` name its directory (the kernel's
 /// `self` is the thread group's, whose fd table is the same unless the
 /// thread unshared it).
 pub(crate) fn parse(abs: &[u8], caller: u32) -> Option<ProcFd> {
-    let text = std::str::from_utf8(abs).ok()?;
-    let parts: Vec<&str> = text.split('/').skip(1).collect();
-    let num = |s: &str| {
-        is_number(s.as_bytes())
-            .then(|| s.parse::<u32>().ok())
-            .flatten()
-    };
-    let (dir, pid, rest) = match parts.as_slice() {
-        ["proc", "self" | "thread-self", rest @ ..] => (format!("/proc/{caller}"), caller, rest),
-        ["proc", p, "task", t, rest @ ..] => {
-            let (p, t) = (num(p)?, num(t)?);
-            (format!("/proc/{p}/task/{t}"), p, rest)
-        }
-        ["proc", p, rest @ ..] => {
-            let p = num(p)?;
-            (format!("/proc/{p}"), p, rest)
-        }
-        _ => return None,
-    };
-    let (entry, fd) = match rest {
+    let (dir, pid, rest) = process_dir(abs, caller)?;
+    let (entry, fd) = match rest.as_slice() {
         ["fd", n] => (Entry::Fd, n),
         ["fdinfo", n] => (Entry::FdInfo, n),
         _ => return None,
     };
-    let fd = i32::try_from(num(fd)?).ok()?;
+    let fd = i32::try_from(number(fd)?).ok()?;
     Some(ProcFd {
         own: dir == format!("/proc/{caller}") || dir.ends_with(&format!("/task/{caller}")),
         dir,
@@ -384,26 +396,8 @@ pub(crate) fn may_name_maps(path: &[u8]) -> bool {
 /// Parses an absolute, normalised path naming a `maps`-like entry: the
 /// process directory as the supervisor names it, its pid, and the entry.
 pub(crate) fn parse_maps(abs: &[u8], caller: u32) -> Option<(String, u32, MapsEntry)> {
-    let text = std::str::from_utf8(abs).ok()?;
-    let parts: Vec<&str> = text.split('/').skip(1).collect();
-    let num = |s: &str| {
-        is_number(s.as_bytes())
-            .then(|| s.parse::<u32>().ok())
-            .flatten()
-    };
-    let (dir, pid, rest) = match parts.as_slice() {
-        ["proc", "self" | "thread-self", rest @ ..] => (format!("/proc/{caller}"), caller, rest),
-        ["proc", p, "task", t, rest @ ..] => {
-            let (p, t) = (num(p)?, num(t)?);
-            (format!("/proc/{p}/task/{t}"), p, rest)
-        }
-        ["proc", p, rest @ ..] => {
-            let p = num(p)?;
-            (format!("/proc/{p}"), p, rest)
-        }
-        _ => return None,
-    };
-    let entry = match rest {
+    let (dir, pid, rest) = process_dir(abs, caller)?;
+    let entry = match rest.as_slice() {
         ["maps"] => MapsEntry::Maps,
         ["smaps"] => MapsEntry::Smaps,
         ["map_files", range] => {

@@ -1059,19 +1059,9 @@ impl Supervisor {
         let Some(node) = self.templates.dirs.iter().find(|d| d.2 == key).map(|d| d.0) else {
             return Some(Answer::Continue);
         };
-        if !self.valid(n) {
-            return None;
-        }
-        let Ok(file) = self.registry.get_fd(n.pid, fd) else {
-            return Some(Answer::Continue);
-        };
-        // An O_PATH fd is refused by the kernel itself (EBADF).
-        match rustix::fs::fcntl_getfl(&file) {
-            Ok(fl) if !fl.contains(OFlags::PATH) => {}
-            _ => return Some(Answer::Continue),
-        }
-        let Ok(pos) = rustix::fs::seek(&file, SeekFrom::Current(0)) else {
-            return Some(Answer::Continue);
+        let (file, pos) = match self.dir_description(n, fd) {
+            Ok(d) => d,
+            Err(answer) => return answer,
         };
         let names = crate::paths::listing(node);
         let from = usize::try_from(pos).unwrap_or(usize::MAX);
@@ -1086,6 +1076,31 @@ impl Supervisor {
             return Some(Answer::Continue);
         }
         Some(Answer::Value(bytes.len() as i64))
+    }
+
+    /// A copy of the caller's description `fd` of a directory being
+    /// listed, and its position; `Err` with the answer when the call is
+    /// not ours to serve (`None`: the caller is gone). An O_PATH fd is
+    /// refused by the kernel itself (EBADF), so it is continued.
+    fn dir_description(
+        &self,
+        n: &Req<'_>,
+        fd: i32,
+    ) -> Result<(std::os::fd::OwnedFd, u64), Option<Answer>> {
+        if !self.valid(n) {
+            return Err(None);
+        }
+        let Ok(file) = self.registry.get_fd(n.pid, fd) else {
+            return Err(Some(Answer::Continue));
+        };
+        match rustix::fs::fcntl_getfl(&file) {
+            Ok(fl) if !fl.contains(OFlags::PATH) => {}
+            _ => return Err(Some(Answer::Continue)),
+        }
+        match rustix::fs::seek(&file, rustix::fs::SeekFrom::Current(0)) {
+            Ok(pos) => Ok((file, pos)),
+            Err(_) => Err(Some(Answer::Continue)),
+        }
     }
 
     /// `getdents64` of a host sysfs directory that holds served entries:
@@ -1103,18 +1118,9 @@ impl Supervisor {
         dir: &crate::sysfs::HostDir,
     ) -> Option<Answer> {
         use rustix::fs::SeekFrom;
-        if !self.valid(n) {
-            return None;
-        }
-        let Ok(file) = self.registry.get_fd(n.pid, fd) else {
-            return Some(Answer::Continue);
-        };
-        match rustix::fs::fcntl_getfl(&file) {
-            Ok(fl) if !fl.contains(OFlags::PATH) => {}
-            _ => return Some(Answer::Continue),
-        }
-        let Ok(pos) = rustix::fs::seek(&file, SeekFrom::Current(0)) else {
-            return Some(Answer::Continue);
+        let (file, pos) = match self.dir_description(n, fd) {
+            Ok(d) => d,
+            Err(answer) => return answer,
         };
         let Some(mut entries) = host_listing(&file) else {
             return Some(Answer::Continue);
