@@ -25,34 +25,6 @@ struct drm_gem_open { uint32_t name; uint32_t handle; uint64_t size; };
 
 static pid_t child_pid;
 
-static const char *type_of(mode_t m)
-{
-	switch (m & S_IFMT) {
-	case S_IFDIR:
-		return "dir";
-	case S_IFREG:
-		return "reg";
-	case S_IFLNK:
-		return "link";
-	default:
-		return "other";
-	}
-}
-
-static const char *dtype(unsigned char t)
-{
-	switch (t) {
-	case DT_DIR:
-		return "dir";
-	case DT_REG:
-		return "reg";
-	case DT_LNK:
-		return "link";
-	default:
-		return "other";
-	}
-}
-
 static void show_path(const char *p)
 {
 	struct stat st;
@@ -61,12 +33,12 @@ static void show_path(const char *p)
 	if (lstat(p, &st))
 		out("lstat %s: %s", p, errname(errno));
 	else
-		out("lstat %s: type %s perm %o nlink %lu size %lld", p, type_of(st.st_mode), st.st_mode & 07777,
+		out("lstat %s: type %s perm %o nlink %lu size %lld", p, file_type(st.st_mode), st.st_mode & 07777,
 		    (unsigned long)st.st_nlink, (long long)st.st_size);
 	if (stat(p, &st))
 		out("stat %s: %s", p, errname(errno));
 	else
-		out("stat %s: type %s perm %o nlink %lu size %lld", p, type_of(st.st_mode), st.st_mode & 07777,
+		out("stat %s: type %s perm %o nlink %lu size %lld", p, file_type(st.st_mode), st.st_mode & 07777,
 		    (unsigned long)st.st_nlink, (long long)st.st_size);
 	n = readlink(p, l, sizeof(l) - 1);
 	if (n < 0) {

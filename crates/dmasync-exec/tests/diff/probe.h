@@ -11,6 +11,7 @@
  * Written against the UAPI only: the structs are spelled out here so that
  * the probes build with any libc headers. */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -263,6 +264,43 @@ static const char *plain_name(const char *name)
 	}
 	o[k] = 0;
 	return o;
+}
+
+/* A file type as the probes print it (st_mode & S_IFMT; 0 for the
+ * kernel's anonymous files that have none). */
+static const char *file_type(unsigned int mode)
+{
+	switch (mode & S_IFMT) {
+	case 0:
+		return "none";
+	case S_IFCHR:
+		return "char";
+	case S_IFDIR:
+		return "dir";
+	case S_IFREG:
+		return "reg";
+	case S_IFLNK:
+		return "link";
+	case S_IFIFO:
+		return "fifo";
+	default:
+		return "other";
+	}
+}
+
+/* A directory entry's d_type as the probes print it. */
+static const char *dtype(unsigned char t)
+{
+	switch (t) {
+	case DT_DIR:
+		return "dir";
+	case DT_REG:
+		return "reg";
+	case DT_LNK:
+		return "link";
+	default:
+		return "other";
+	}
 }
 
 static const char *ts(uint64_t t)

@@ -5,34 +5,16 @@
 #include "resv.h"
 #include <sys/sysmacros.h>
 
-static const char *type_of(mode_t m)
-{
-	switch (m & S_IFMT) {
-	case 0:
-		return "none";
-	case S_IFCHR:
-		return "char";
-	case S_IFDIR:
-		return "dir";
-	case S_IFREG:
-		return "reg";
-	case S_IFIFO:
-		return "fifo";
-	default:
-		return "other";
-	}
-}
-
 static void show_stat(const char *label, const struct stat *st)
 {
 	out("%s: type %s perm %o nlink %lu uid-is-mine %s size %lld blksize %ld rdev %u:%u", label,
-	    type_of(st->st_mode), st->st_mode & 07777, (unsigned long)st->st_nlink, yesno(st->st_uid == getuid()),
+	    file_type(st->st_mode), st->st_mode & 07777, (unsigned long)st->st_nlink, yesno(st->st_uid == getuid()),
 	    (long long)st->st_size, (long)st->st_blksize, major(st->st_rdev), minor(st->st_rdev));
 }
 
 static void show_statx(const char *label, const struct statx *sx)
 {
-	out("%s: statx type %s perm %o nlink %u size %llu rdev %u:%u", label, type_of(sx->stx_mode),
+	out("%s: statx type %s perm %o nlink %u size %llu rdev %u:%u", label, file_type(sx->stx_mode),
 	    sx->stx_mode & 07777, sx->stx_nlink, (unsigned long long)sx->stx_size, sx->stx_rdev_major,
 	    sx->stx_rdev_minor);
 }
@@ -83,7 +65,7 @@ static void show_path(const char *p)
 	snprintf(l, sizeof(l), "stat %s", p);
 	show_stat(l, &st);
 	if (lstat(p, &st) == 0)
-		out("lstat %s: type %s", p, type_of(st.st_mode));
+		out("lstat %s: type %s", p, file_type(st.st_mode));
 	if (statx(AT_FDCWD, p, 0, STATX_BASIC_STATS, &x) == 0)
 		show_statx(l, &x);
 }
@@ -154,7 +136,7 @@ int main(void)
 		struct stat x;
 		pipe(p);
 		fstat(p[0], &x);
-		out("pipe: type %s", type_of(x.st_mode));
+		out("pipe: type %s", file_type(x.st_mode));
 		out("fstat of a closed fd %s", rc(fstat(999, &x)));
 		out("raw fstat of a closed fd %s", rc(syscall(SYS_fstat, 999, &x)));
 		out("fstat of a bad pointer %s", rc(syscall(SYS_fstat, b, (void *)8)));

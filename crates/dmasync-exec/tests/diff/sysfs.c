@@ -11,36 +11,6 @@
 #include <sys/sysmacros.h>
 #include <sys/vfs.h>
 
-static const char *type_of(mode_t m)
-{
-	switch (m & S_IFMT) {
-	case S_IFCHR:
-		return "char";
-	case S_IFDIR:
-		return "dir";
-	case S_IFREG:
-		return "reg";
-	case S_IFLNK:
-		return "link";
-	default:
-		return "other";
-	}
-}
-
-static const char *dtype(unsigned char t)
-{
-	switch (t) {
-	case DT_DIR:
-		return "dir";
-	case DT_REG:
-		return "reg";
-	case DT_LNK:
-		return "link";
-	default:
-		return "other";
-	}
-}
-
 /* The text of a file, with newlines as "|". */
 static void show_text(const char *p)
 {
@@ -73,13 +43,13 @@ static void show_path(const char *p)
 	if (lstat(p, &st)) {
 		out("lstat %s: %s", p, errname(errno));
 	} else {
-		out("lstat %s: type %s perm %o nlink %lu size %lld", p, type_of(st.st_mode), st.st_mode & 07777,
+		out("lstat %s: type %s perm %o nlink %lu size %lld", p, file_type(st.st_mode), st.st_mode & 07777,
 		    (unsigned long)st.st_nlink, (long long)st.st_size);
 	}
 	if (stat(p, &st)) {
 		out("stat %s: %s", p, errname(errno));
 	} else {
-		out("stat %s: type %s perm %o nlink %lu size %lld", p, type_of(st.st_mode), st.st_mode & 07777,
+		out("stat %s: type %s perm %o nlink %lu size %lld", p, file_type(st.st_mode), st.st_mode & 07777,
 		    (unsigned long)st.st_nlink, (long long)st.st_size);
 		if (S_ISREG(st.st_mode))
 			show_text(p);
@@ -145,7 +115,7 @@ static void attr_fd(const char *p)
 	}
 	if (fstat(fd, &st) == 0)
 		out("attr %s: fstat type %s perm %o nlink %lu size %lld blksize %ld, same inode as stat %s", p,
-		    type_of(st.st_mode), st.st_mode & 07777, (unsigned long)st.st_nlink, (long long)st.st_size,
+		    file_type(st.st_mode), st.st_mode & 07777, (unsigned long)st.st_nlink, (long long)st.st_size,
 		    (long)st.st_blksize,
 		    yesno(stat(p, &pst) == 0 && pst.st_ino == st.st_ino && pst.st_dev == st.st_dev));
 	else
@@ -265,7 +235,7 @@ static void chase(const char *path)
 	ssize_t n = readlink(lp, l, sizeof(l) - 1);
 	l[n < 0 ? 0 : n] = 0;
 	out("chase %s: %s, %d links, fd link %s, type %s", path, done, links, l,
-	    fstat(fd, &st) ? errname(errno) : type_of(st.st_mode));
+	    fstat(fd, &st) ? errname(errno) : file_type(st.st_mode));
 	close(fd);
 }
 
@@ -285,8 +255,8 @@ static void path_fd(const char *dir, const char *name, int flags)
 	const char *rl = n < 0 ? errname(errno) : l;
 	l[n < 0 ? 0 : n] = 0;
 	out("O_PATH%s %s/%s: fstat %s, fstatat empty %s, readlinkat empty %s, read %s, ioctl %s", flags ? "|O_NOFOLLOW" : "",
-	    dir, name, fstat(fd, &st) ? errname(errno) : type_of(st.st_mode),
-	    fstatat(fd, "", &st, AT_EMPTY_PATH) ? errname(errno) : type_of(st.st_mode), rl,
+	    dir, name, fstat(fd, &st) ? errname(errno) : file_type(st.st_mode),
+	    fstatat(fd, "", &st, AT_EMPTY_PATH) ? errname(errno) : file_type(st.st_mode), rl,
 	    rc(read(fd, buf, sizeof(buf))), rc(ioctl(fd, FIONREAD, &n)));
 	close(fd);
 	close(d);
@@ -424,7 +394,7 @@ int main(void)
 		for (unsigned i = 0; i < sizeof(at) / sizeof(at[0]); i++) {
 			const char *r = rc(fstatat(d, at[i].path, &st, at[i].flags));
 			out("fstatat(drm, %s, %s) %s type %s", at[i].path, at[i].flags ? "NOFOLLOW" : "0", r,
-			    type_of(st.st_mode));
+			    file_type(st.st_mode));
 		}
 	}
 	{
@@ -494,7 +464,7 @@ int main(void)
 			out("write %s: \"change\" %s", u[i], rc(write(fd, "change\n", 7)));
 			out("write %s: \"add\" again %s", u[i], rc(write(fd, "add", 3)));
 			if (fstat(fd, &st) == 0)
-				out("write %s: fstat type %s perm %o size %lld", u[i], type_of(st.st_mode), st.st_mode & 07777,
+				out("write %s: fstat type %s perm %o size %lld", u[i], file_type(st.st_mode), st.st_mode & 07777,
 				    (long long)st.st_size);
 			out("write %s: read %s", u[i], rc(read(fd, buf, sizeof(buf))));
 			close(fd);
