@@ -1020,6 +1020,17 @@ impl Supervisor {
         Some(answer)
     }
 
+    /// `path` of the caller made absolute (from `dirfd` when relative)
+    /// and normalised, without following links; `None` when the base
+    /// directory cannot be read.
+    fn absolute(&self, pid: u32, dirfd: i32, path: &[u8]) -> Option<Vec<u8>> {
+        Some(if path.first() == Some(&b'/') {
+            crate::paths::normalize(None, path)
+        } else {
+            crate::paths::normalize(Some(&self.base_dir(pid, dirfd)?), path)
+        })
+    }
+
     /// The directory a relative path of the caller starts from.
     /// A directory fd that is the virtual sync directory resolves to it.
     fn base_dir(&self, pid: u32, dirfd: i32) -> Option<Vec<u8>> {
@@ -1176,11 +1187,7 @@ impl Supervisor {
         if !self.registry.may_have_objects() || !procfs::may_name_fd(path) {
             return None;
         }
-        let abs = if path.first() == Some(&b'/') {
-            crate::paths::normalize(None, path)
-        } else {
-            crate::paths::normalize(Some(&self.base_dir(n.pid, dirfd)?), path)
-        };
+        let abs = self.absolute(n.pid, dirfd, path)?;
         let target = procfs::parse(&abs, n.pid)?;
         if target.entry != entry {
             return None;
@@ -1204,11 +1211,7 @@ impl Supervisor {
         if !procfs::may_name_fd(path) {
             return None;
         }
-        let abs = if path.first() == Some(&b'/') {
-            crate::paths::normalize(None, path)
-        } else {
-            crate::paths::normalize(Some(&self.base_dir(n.pid, dirfd)?), path)
-        };
+        let abs = self.absolute(n.pid, dirfd, path)?;
         let target = procfs::parse(&abs, n.pid)?;
         if target.entry != procfs::Entry::Fd {
             return None;
@@ -1310,11 +1313,7 @@ impl Supervisor {
         if self.registry.injected.is_empty() && !self.registry.has_dma_bufs() {
             return None;
         }
-        let abs = if path.first() == Some(&b'/') {
-            crate::paths::normalize(None, path)
-        } else {
-            crate::paths::normalize(Some(&self.base_dir(n.pid, dirfd)?), path)
-        };
+        let abs = self.absolute(n.pid, dirfd, path)?;
         let (dir, pid, entry) = procfs::parse_maps(&abs, n.pid)?;
         if procfs::is_supervisor(pid) {
             return None;

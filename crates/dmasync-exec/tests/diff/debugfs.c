@@ -49,23 +49,6 @@ static void show_path(const char *p)
 	}
 }
 
-static void show_dir(const char *p)
-{
-	DIR *d = opendir(p);
-	struct dirent *e;
-	char line[1024];
-	size_t at = 0;
-	if (!d) {
-		out("opendir %s: %s", p, errname(errno));
-		return;
-	}
-	line[0] = 0;
-	while ((e = readdir(d)) && at < sizeof(line) - 64)
-		at += snprintf(line + at, sizeof(line) - at, " %s(%s)", e->d_name, dtype(e->d_type));
-	out("readdir %s:%s", p, line);
-	closedir(d);
-}
-
 /* The whole text of a file. */
 static ssize_t slurp(const char *p, char *buf, size_t cap)
 {

@@ -303,6 +303,24 @@ static const char *dtype(unsigned char t)
 	}
 }
 
+/* The entries of a directory, in the order readdir gives them. */
+static void show_dir(const char *p)
+{
+	DIR *d = opendir(p);
+	struct dirent *e;
+	char line[1024];
+	size_t at = 0;
+	if (!d) {
+		out("opendir %s: %s", p, errname(errno));
+		return;
+	}
+	line[0] = 0;
+	while ((e = readdir(d)) && at < sizeof(line) - 64)
+		at += snprintf(line + at, sizeof(line) - at, " %s(%s)", e->d_name, dtype(e->d_type));
+	out("readdir %s:%s", p, line);
+	closedir(d);
+}
+
 static const char *ts(uint64_t t)
 {
 	return t ? "ts>0" : "ts=0";
