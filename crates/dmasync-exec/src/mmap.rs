@@ -235,14 +235,10 @@ fn plan(obj: &Object, file: BorrowedFd<'_>, a: &Args, access: u32) -> Result<Pla
 /// Serves a trapped `mmap`. `None` when the caller is gone or a worker
 /// answers.
 pub(crate) fn serve(registry: &Registry, listener: &Arc<Listener>, n: &Notif) -> Option<Answer> {
-    if !registry.may_have_objects() {
-        return Some(Answer::Continue);
-    }
     let a = Args::of(n);
-    let named = match registry.lookup_with_fd(n.pid, a.fd) {
-        Ok(Some(named)) => named,
-        Ok(None) => return Some(Answer::Continue),
-        Err(e) => return Some(Answer::Error(e)),
+    let named = match registry.served_fd(n.pid, a.fd) {
+        Ok(named) => named,
+        Err(answer) => return Some(answer),
     };
     let (pieces, fallback, shown) =
         match plan(&named.obj, named.file.as_fd(), &a, named.access_mode()) {

@@ -46,6 +46,8 @@ use parking_lot::Mutex;
 use rustix::event::epoll;
 use rustix::fs::inotify;
 
+use crate::sys::seccomp::Answer;
+
 /// The identity of a file: `(st_dev, st_ino)`.
 pub type Key = (u64, u64);
 
@@ -458,6 +460,21 @@ impl Registry {
                 Some(_) => Err(e),
                 None => Ok(None),
             },
+        }
+    }
+
+    /// [`Registry::lookup_with_fd`] for a call that only concerns our fds:
+    /// `Err` with its answer when it is not ours to serve (CONTINUE: no
+    /// object can be, or the fd is not ours; the errno when ours but not
+    /// fetched).
+    pub(crate) fn served_fd(&self, pid: u32, fd: i32) -> Result<Named, Answer> {
+        if !self.may_have_objects() {
+            return Err(Answer::Continue);
+        }
+        match self.lookup_with_fd(pid, fd) {
+            Ok(Some(named)) => Ok(named),
+            Ok(None) => Err(Answer::Continue),
+            Err(e) => Err(Answer::Error(e)),
         }
     }
 

@@ -938,13 +938,9 @@ impl Supervisor {
     /// own: the call is made on a pipe end of the same access mode, which
     /// passes them and then fails with ESPIPE.
     fn fallocate(&self, n: &Req<'_>, fd: i32, args: [u64; 3]) -> Option<Answer> {
-        if !self.registry.may_have_objects() {
-            return Some(Answer::Continue);
-        }
-        let named = match self.registry.lookup_with_fd(n.pid, fd) {
-            Ok(Some(named)) => named,
-            Ok(None) => return Some(Answer::Continue),
-            Err(e) => return Some(Answer::Error(e)),
+        let named = match self.registry.served_fd(n.pid, fd) {
+            Ok(named) => named,
+            Err(answer) => return Some(answer),
         };
         let refused = match named.obj {
             // A pipe: ESPIPE already.
@@ -973,13 +969,9 @@ impl Supervisor {
     /// dma-buf, a sync file's `O_NONBLOCK` only when the program set it,
     /// a DRM file's open mode).
     fn fcntl(&self, n: &Req<'_>, fd: i32, cmd: i32, arg: u64) -> Option<Answer> {
-        if !self.registry.may_have_objects() {
-            return Some(Answer::Continue);
-        }
-        let named = match self.registry.lookup_with_fd(n.pid, fd) {
-            Ok(Some(named)) => named,
-            Ok(None) => return Some(Answer::Continue),
-            Err(e) => return Some(Answer::Error(e)),
+        let named = match self.registry.served_fd(n.pid, fd) {
+            Ok(named) => named,
+            Err(answer) => return Some(answer),
         };
         // An O_PATH stand-in is read-only and the kernel's O_PATH file
         // refuses these commands but F_GETFL: left to the kernel.
@@ -1723,13 +1715,9 @@ impl Supervisor {
         flags: i32,
         statx_mask: Option<u32>,
     ) -> Option<Answer> {
-        if !self.registry.may_have_objects() {
-            return Some(Answer::Continue);
-        }
-        let Named { obj, file } = match self.registry.lookup_with_fd(n.pid, fd) {
-            Ok(Some(named)) => named,
-            Ok(None) => return Some(Answer::Continue),
-            Err(e) => return Some(Answer::Error(e)),
+        let Named { obj, file } = match self.registry.served_fd(n.pid, fd) {
+            Ok(named) => named,
+            Err(answer) => return Some(answer),
         };
         if !self.valid(n) {
             return None;

@@ -28,8 +28,6 @@ static pid_t child_pid;
 static void show_path(const char *p)
 {
 	struct stat st;
-	char l[PATH_MAX];
-	ssize_t n;
 	if (lstat(p, &st))
 		out("lstat %s: %s", p, errname(errno));
 	else
@@ -40,13 +38,7 @@ static void show_path(const char *p)
 	else
 		out("stat %s: type %s perm %o nlink %lu size %lld", p, file_type(st.st_mode), st.st_mode & 07777,
 		    (unsigned long)st.st_nlink, (long long)st.st_size);
-	n = readlink(p, l, sizeof(l) - 1);
-	if (n < 0) {
-		out("readlink %s: %s", p, errname(errno));
-	} else {
-		l[n] = 0;
-		out("readlink %s: %s", p, l);
-	}
+	show_link(p);
 }
 
 /* The whole text of a file. */

@@ -14,6 +14,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -300,6 +301,19 @@ static const char *dtype(unsigned char t)
 		return "link";
 	default:
 		return "other";
+	}
+}
+
+/* What readlink says of `p`. */
+static void show_link(const char *p)
+{
+	char l[PATH_MAX];
+	ssize_t n = readlink(p, l, sizeof(l) - 1);
+	if (n < 0) {
+		out("readlink %s: %s", p, errname(errno));
+	} else {
+		l[n] = 0;
+		out("readlink %s: %s", p, l);
 	}
 }
 

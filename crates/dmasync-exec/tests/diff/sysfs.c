@@ -38,8 +38,6 @@ static void show_text(const char *p)
 static void show_path(const char *p)
 {
 	struct stat st;
-	char l[PATH_MAX];
-	ssize_t n;
 	if (lstat(p, &st)) {
 		out("lstat %s: %s", p, errname(errno));
 	} else {
@@ -54,13 +52,7 @@ static void show_path(const char *p)
 		if (S_ISREG(st.st_mode))
 			show_text(p);
 	}
-	n = readlink(p, l, sizeof(l) - 1);
-	if (n < 0) {
-		out("readlink %s: %s", p, errname(errno));
-	} else {
-		l[n] = 0;
-		out("readlink %s: %s", p, l);
-	}
+	show_link(p);
 }
 
 static void show_realpath(const char *p)

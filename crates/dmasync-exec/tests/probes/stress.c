@@ -766,6 +766,37 @@ static int count_fds(const char *dir, int skip_pidfds, int show)
 	return n;
 }
 
+/* The supervisor's fd count once it stops changing (releases handled). */
+static int settled_fds(const char *supdir)
+{
+	int before = -1, tries;
+	for (tries = 0; tries < 200; tries++) {
+		int n = count_fds(supdir, 1, 0);
+		if (n == before)
+			break;
+		before = n;
+		usleep(20000);
+	}
+	return before;
+}
+
+/* Checks that the supervisor's fds come back to `before` (every object
+ * released), listing them when they do not. */
+static int check_fds_back(const char *supdir, int before)
+{
+	int after = -1, tries;
+	for (tries = 0; tries < 400; tries++) {
+		after = count_fds(supdir, 1, 0);
+		if (after <= before)
+			break;
+		usleep(25000);
+	}
+	CHECK(before > 0 && after == before, "supervisor fds %d -> %d after %d waits", before, after, tries);
+	if (after != before)
+		count_fds(supdir, 1, 1);
+	return after;
+}
+
 /* With `signals`: a thread of each process sends SIGUSR1 (an SA_RESTART
  * handler) to its workers all along: no served call may take effect twice
  * or fail for it, the waits are tried again. */
@@ -829,18 +860,12 @@ static int child_main(int i)
 static int epoll_release(pid_t sup)
 {
 	char supdir[64];
-	int before = -1, after = -1, tries, buf, ep, i;
+	int before, buf, ep, i;
 	struct epoll_event ev = { .events = EPOLLIN };
 
 	snprintf(supdir, sizeof(supdir), "/proc/%d/fd", (int)sup);
 	close(heap_alloc(4096));
-	for (tries = 0; tries < 200; tries++) {
-		int n = count_fds(supdir, 1, 0);
-		if (n == before)
-			break;
-		before = n;
-		usleep(20000);
-	}
+	before = settled_fds(supdir);
 	for (i = 0; i < 3; i++) {
 		buf = heap_alloc(4096);
 		ep = epoll_create1(EPOLL_CLOEXEC);
@@ -851,21 +876,13 @@ static int epoll_release(pid_t sup)
 		if (i != 1)
 			close(ep);
 	}
-	for (tries = 0; tries < 400; tries++) {
-		after = count_fds(supdir, 1, 0);
-		if (after <= before)
-			break;
-		usleep(25000);
-	}
-	CHECK(before > 0 && after == before, "supervisor fds %d -> %d after %d waits", before, after, tries);
-	if (after != before)
-		count_fds(supdir, 1, 1);
+	check_fds_back(supdir, before);
 	return sh->failures ? 1 : 0;
 }
 
 int main(int argc, char **argv)
 {
-	int sp[NPROC][2], i, tries, mine, before, after = -1, bad = 0;
+	int sp[NPROC][2], i, mine, before, after, bad = 0;
 	pid_t sup = getppid(), pids[NPROC];
 	char supdir[64];
 	struct timespec t0, t1;
@@ -902,14 +919,7 @@ int main(int argc, char **argv)
 		card = -1;
 	}
 	mine = count_fds("/proc/self/fd", 0, 0);
-	before = -1;
-	for (tries = 0; tries < 200; tries++) {
-		int n = count_fds(supdir, 1, 0);
-		if (n == before)
-			break;
-		before = n;
-		usleep(20000);
-	}
+	before = settled_fds(supdir);
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (i = 0; i < NPROC; i++)
@@ -945,15 +955,7 @@ int main(int argc, char **argv)
 	CHECK(count_fds("/proc/self/fd", 0, 0) == mine, "own fds %d -> %d", mine, count_fds("/proc/self/fd", 0, 0));
 	/* Every object the processes made is released: the supervisor's fds
 	 * (but its pidfd cache) return to where they were. */
-	for (tries = 0; tries < 400; tries++) {
-		after = count_fds(supdir, 1, 0);
-		if (after <= before)
-			break;
-		usleep(25000);
-	}
-	CHECK(before > 0 && after == before, "supervisor fds %d -> %d after %d waits", before, after, tries);
-	if (after != before)
-		count_fds(supdir, 1, 1);
+	after = check_fds_back(supdir, before);
 	{
 		char buf[8192];
 		int fd = open("/sys/kernel/debug/sync/info", O_RDONLY);
