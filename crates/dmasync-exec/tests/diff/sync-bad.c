@@ -4,6 +4,7 @@
  * says whether a failed call left an fd behind. Golden: golden/sync-bad.txt. */
 #include "probe.h"
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 
 /* An ioctl that may create an fd: its result and whether the lowest free
  * fd number moved (an fd was left behind). */
@@ -343,6 +344,58 @@ static void pointers(void)
 	close(tl2);
 }
 
+/* Every fd number taken (RLIMIT_NOFILE lowered): each call that makes an
+ * fd fails with EMFILE and leaves nothing behind; once one is free the
+ * same calls succeed. */
+static void fd_limit(void)
+{
+	struct rlimit old, low;
+	int tl = open_timeline(), heap = open("/dev/dma_heap/system", O_RDWR | O_CLOEXEC);
+	int f = -1, g = -1, fd, i, spare[64], n = 0;
+	struct sw_sync_create_fence_data d = { .value = 1 };
+	struct sync_merge_data m = { 0 };
+	struct dma_heap_allocation_data h = { .len = 4096, .fd_flags = O_RDWR | O_CLOEXEC };
+
+	if (ioctl(tl, SW_SYNC_IOC_CREATE_FENCE, &d) == 0)
+		f = d.fence;
+	getrlimit(RLIMIT_NOFILE, &old);
+	low = old;
+	low.rlim_cur = 64;
+	setrlimit(RLIMIT_NOFILE, &low);
+	while (n < 64 && (fd = dup(0)) >= 0)
+		spare[n++] = fd;
+	out("fd limit: dup %s", errname(errno));
+	d.fence = -1;
+	out("fd limit: CREATE_FENCE %s fence %d", call(tl, SW_SYNC_IOC_CREATE_FENCE, &d), d.fence);
+	m.fd2 = f;
+	m.fence = -1;
+	out("fd limit: MERGE %s fence %d", call(f, SYNC_IOC_MERGE, &m), m.fence);
+	h.fd = 0;
+	out("fd limit: heap ALLOC %s", call(heap, DMA_HEAP_IOCTL_ALLOC, &h));
+	fd = open(SW_SYNC, O_RDWR | O_CLOEXEC);
+	out("fd limit: open sw_sync %s", fd < 0 ? errname(errno) : "ok");
+	fd = open("/dev/udmabuf", O_RDWR | O_CLOEXEC);
+	out("fd limit: open udmabuf %s", fd < 0 ? errname(errno) : "ok");
+	close(spare[--n]);
+	d.fence = -1;
+	{
+		const char *r = call(tl, SW_SYNC_IOC_CREATE_FENCE, &d);
+		out("fd limit: one free: CREATE_FENCE %s fence-is-free-slot %s", r, d.fence == spare[n] ? "yes" : "no");
+	}
+	g = d.fence;
+	fd = dup(0);
+	out("fd limit: then dup %s", fd < 0 ? errname(errno) : "ok");
+	for (i = 0; i < n; i++)
+		close(spare[i]);
+	if (fd >= 0)
+		close(fd);
+	setrlimit(RLIMIT_NOFILE, &old);
+	close(g);
+	close(f);
+	close(heap);
+	close(tl);
+}
+
 int main(void)
 {
 	probe_init();
@@ -350,6 +403,7 @@ int main(void)
 	flags_and_pad();
 	foreign_fds();
 	pointers();
+	fd_limit();
 	out("end");
 	return 0;
 }
